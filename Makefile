@@ -1,0 +1,49 @@
+# kantree-nomad — see README.md.
+SHELL   := /bin/bash
+TOOLS   := $(CURDIR)/.tools/bin
+export PATH := $(TOOLS):$(PATH)
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build test test-faults bench-lock tools fmt lint render-example clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/kantree-nomad ./cmd/kantree-nomad
+
+## tools: install the real services the tests run (idempotent).
+tools:
+	./tools/install.sh
+
+# The tests need these binaries; make test installs them when one is missing.
+.tools/bin/consul .tools/bin/consul-template:
+	./tools/install.sh
+
+test: .tools/bin/consul .tools/bin/consul-template
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || ./tools/install.sh
+	@command -v redis-server >/dev/null || ./tools/install.sh
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+
+## test-faults: the long fault scenarios of the scheduler lock.
+test-faults: .tools/bin/consul
+	$(GO) test -count=1 -tags faults -timeout 40m -run 'Fault' -v ./runtime/...
+
+## bench-lock: kantree-nomad supervise against consul lock, side by side.
+bench-lock: .tools/bin/consul
+	$(GO) run ./bench/lock
+
+render-example:
+	$(GO) run ./cmd/kantree-nomad render -o deploy examples/basic/kantree.hcl
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin deploy

@@ -1,0 +1,84 @@
+// Command kantree-nomad renders Nomad jobs for a Kantree deployment and, inside
+// those jobs, runs as the scheduler lock supervisor, the preflight check and
+// the once-only database migration.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand. It parses its own flags from args and returns
+// the process exit code.
+type command struct {
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	summary string
+}
+
+var commands = map[string]command{
+	"init":      {runInit, "write a commented kantree.hcl to start from"},
+	"validate":  {runValidate, "check a deployment file without writing anything"},
+	"render":    {runRender, "write the Nomad jobs, load-balancer config and ACL policies"},
+	"version":   {runVersion, "print the version"},
+	"preflight": {runPreflight, "(in tasks) wait until PostgreSQL and Redis are usable"},
+	"migrate":   {runMigrate, "(in the upgrade-db job) run the database upgrade once per release"},
+	"supervise": {runSupervise, "(in the scheduler task) run a command only while holding a Consul lock"},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "kantree-nomad: error: unknown command %q\n", args[0])
+		fmt.Fprintf(stderr, "kantree-nomad: hint: run 'kantree-nomad -help' for the list of commands\n")
+		return 2
+	}
+	return cmd.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: kantree-nomad <command> [flags] [args]\n\nCommands:\n")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintf(w, "\nRun 'kantree-nomad <command> -help' for a command's flags.\n")
+}
+
+// hinted is an error that carries a hint of what the user can do about it.
+type hinted interface {
+	Hint() string
+}
+
+// printError prints err as "kantree-nomad: error: ..." and, when the error
+// (or one it wraps) carries a hint, "kantree-nomad: hint: ...".
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "kantree-nomad: error: %v\n", err)
+	var h hinted
+	if errors.As(err, &h) && h.Hint() != "" {
+		fmt.Fprintf(w, "kantree-nomad: hint: %s\n", h.Hint())
+	}
+}
