@@ -40,7 +40,11 @@ type Deployment struct {
 type Kantree struct {
 	Version      string // e.g. "8.4.1"; selects push vs realtime naming
 	VersionRange hcl.Range
-	ServerName   string // SERVER_NAME
+	// Realtime is true when the release calls the push process "realtime"
+	// (releases from RealtimeSince on, unless the file overrides it); the
+	// push Process is then named "realtime" and runs ./platform run realtime.
+	Realtime   bool
+	ServerName string // SERVER_NAME
 	// Root is PATH_TO_KANTREE_ROOT inside the task: the directory that holds
 	// ./platform, config-prod.yml and the license file.
 	Root string
@@ -108,6 +112,7 @@ type SchedulerLock struct {
 	Standbys                                 int           // hot standbys besides the holder (default 0); group count = 1 + Standbys
 	Range                                    hcl.Range
 	TTLRange, LockDelayRange, KillGraceRange hcl.Range
+	CheckTTLRange                            hcl.Range
 }
 
 // LoadBalancer describes how traffic reaches web and push.
@@ -151,6 +156,9 @@ type Process struct {
 
 	Range      hcl.Range // the process block, or the file when defaulted
 	CountRange hcl.Range
+	// PortRange and KillTimeoutRange point at those attributes (or at Range
+	// when defaulted).
+	PortRange, KillTimeoutRange hcl.Range
 }
 
 // Constraint is a Nomad constraint.

@@ -1,0 +1,265 @@
+package jobspec
+
+import (
+	"math"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+)
+
+// functions are the HCL functions a deployment file may call. None reads
+// files, the clock or the network: rendering stays hermetic.
+func functions() map[string]function.Function {
+	return map[string]function.Function{
+		"lower":     stdlib.LowerFunc,
+		"upper":     stdlib.UpperFunc,
+		"join":      stdlib.JoinFunc,
+		"format":    stdlib.FormatFunc,
+		"concat":    stdlib.ConcatFunc,
+		"replace":   stdlib.ReplaceFunc,
+		"trimspace": stdlib.TrimSpaceFunc,
+		"min":       stdlib.MinFunc,
+		"max":       stdlib.MaxFunc,
+	}
+}
+
+// decoder evaluates attributes in one evaluation context and collects the
+// diagnostics. Every getter leaves its destination untouched when the
+// attribute is absent, null, unknown (an unset variable, already reported)
+// or invalid, and reports whether it stored a value.
+type decoder struct {
+	ctx   *hcl.EvalContext
+	file  hcl.Range // the whole deployment file
+	diags hcl.Diagnostics
+}
+
+func (d *decoder) add(diags ...*hcl.Diagnostic) {
+	d.diags = append(d.diags, diags...)
+}
+
+// attrs is the attributes of one block, with the range to blame when a
+// required one is missing.
+type attrs struct {
+	d     *decoder
+	m     hcl.Attributes
+	block string
+	rng   hcl.Range
+}
+
+func (d *decoder) attrs(c *hcl.BodyContent, block string, rng hcl.Range) attrs {
+	return attrs{d: d, m: c.Attributes, block: block, rng: rng}
+}
+
+// rangeOf is the range of the named attribute's value, or the block's range.
+func (a attrs) rangeOf(name string) hcl.Range {
+	if attr, ok := a.m[name]; ok {
+		return attr.Expr.Range()
+	}
+	return a.rng
+}
+
+func (a attrs) has(name string) bool {
+	_, ok := a.m[name]
+	return ok
+}
+
+// value evaluates the named attribute and converts it to t.
+func (a attrs) value(name string, t cty.Type) (cty.Value, bool) {
+	attr, ok := a.m[name]
+	if !ok {
+		return cty.NilVal, false
+	}
+	val, diags := attr.Expr.Value(a.d.ctx)
+	a.d.add(diags...)
+	if diags.HasErrors() || !val.IsWhollyKnown() {
+		return cty.NilVal, false
+	}
+	if val.ContainsMarked() {
+		a.d.add(DiagSensitiveValue(name, attr.Expr.Range()))
+		return cty.NilVal, false
+	}
+	if val.IsNull() {
+		return cty.NilVal, false
+	}
+	out, err := convert.Convert(val, t)
+	if err != nil {
+		a.d.add(DiagWrongType(name, t, err, attr.Expr.Range()))
+		return cty.NilVal, false
+	}
+	if out.IsNull() {
+		return cty.NilVal, false
+	}
+	return out, true
+}
+
+func (a attrs) str(name string, dst *string) bool {
+	v, ok := a.value(name, cty.String)
+	if ok {
+		*dst = v.AsString()
+	}
+	return ok
+}
+
+// required is str for an attribute that must be present and non-empty.
+func (a attrs) required(name string, dst *string) bool {
+	if !a.has(name) {
+		a.d.add(DiagMissingAttribute(name, a.block, a.rng))
+		return false
+	}
+	if !a.str(name, dst) {
+		return false
+	}
+	if *dst == "" {
+		a.d.add(DiagEmptyString(name, a.rangeOf(name)))
+		return false
+	}
+	return true
+}
+
+func (a attrs) boolean(name string, dst *bool) bool {
+	v, ok := a.value(name, cty.Bool)
+	if ok {
+		*dst = v.True()
+	}
+	return ok
+}
+
+// integer reads a whole number in [lo, hi] (hi <= 0: no upper bound).
+func (a attrs) integer(name string, dst *int, lo, hi int) bool {
+	v, ok := a.value(name, cty.Number)
+	if !ok {
+		return false
+	}
+	bf := v.AsBigFloat()
+	if !bf.IsInt() {
+		a.d.add(DiagNotWhole(name, a.rangeOf(name)))
+		return false
+	}
+	i, _ := bf.Int64()
+	if i < int64(lo) || (hi > 0 && i > int64(hi)) || i > math.MaxInt32 {
+		a.d.add(DiagOutOfRange(name, int(i), lo, hi, a.rangeOf(name)))
+		return false
+	}
+	*dst = int(i)
+	return true
+}
+
+// duration reads a Go duration string; positive requires it above zero,
+// otherwise it may be zero but not negative.
+func (a attrs) duration(name string, dst *time.Duration, positive bool) bool {
+	var s string
+	if !a.str(name, &s) {
+		return false
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		a.d.add(DiagBadDuration(name, s, a.rangeOf(name)))
+		return false
+	}
+	if dur < 0 || (positive && dur == 0) {
+		a.d.add(DiagNegativeDuration(name, s, a.rangeOf(name)))
+		return false
+	}
+	*dst = dur
+	return true
+}
+
+func (a attrs) strList(name string, dst *[]string) bool {
+	v, ok := a.value(name, cty.List(cty.String))
+	if !ok {
+		return false
+	}
+	out := []string{}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			a.d.add(DiagEmptyString(name, a.rangeOf(name)))
+			return false
+		}
+		out = append(out, e.AsString())
+	}
+	*dst = out
+	return true
+}
+
+func (a attrs) strMap(name string, dst *map[string]string) bool {
+	v, ok := a.value(name, cty.Map(cty.String))
+	if !ok {
+		return false
+	}
+	out := map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if e.IsNull() {
+			a.d.add(DiagEmptyString(name+"."+k.AsString(), a.rangeOf(name)))
+			return false
+		}
+		out[k.AsString()] = e.AsString()
+	}
+	*dst = out
+	return true
+}
+
+// oneOf reads a string that must be one of allowed.
+func (a attrs) oneOf(name string, dst *string, allowed ...string) bool {
+	var s string
+	if !a.str(name, &s) {
+		return false
+	}
+	for _, ok := range allowed {
+		if s == ok {
+			*dst = s
+			return true
+		}
+	}
+	a.d.add(DiagOneOf(name, s, allowed, a.rangeOf(name)))
+	return false
+}
+
+// matches reads a string that must match re, described by what/pattern.
+func (a attrs) matches(name string, dst *string, re *regexp.Regexp, what, pattern string) bool {
+	var s string
+	if !a.str(name, &s) {
+		return false
+	}
+	if !re.MatchString(s) {
+		a.d.add(DiagInvalidName(what, s, pattern, a.rangeOf(name)))
+		return false
+	}
+	*dst = s
+	return true
+}
+
+// single returns the one block of type typ, reporting duplicates.
+func (d *decoder) single(blocks hcl.Blocks, typ string) *hcl.Block {
+	of := blocks.OfType(typ)
+	for _, b := range of[min(1, len(of)):] {
+		d.add(DiagDuplicateBlock(typ, b.DefRange, of[0].DefRange))
+	}
+	if len(of) == 0 {
+		return nil
+	}
+	return of[0]
+}
+
+// content decodes a block's body against schema.
+func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) *hcl.BodyContent {
+	c, diags := b.Body.Content(schema)
+	d.add(diags...)
+	return c
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

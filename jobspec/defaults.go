@@ -1,0 +1,69 @@
+package jobspec
+
+import (
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Defaults applied when the deployment file leaves a value out.
+const (
+	DefaultJob          = "kantree"
+	DefaultArchiveRoot  = "local/kantree" // artifact destination, relative to the task directory
+	DefaultDockerRoot   = "/opt/kantree"  // working directory inside the image
+	DefaultDriver       = "exec"
+	DefaultBinaryPath   = "/usr/local/bin/kantree-nomad"
+	DefaultLicenseFile  = "license.txt"
+	DefaultLBKind       = "nginx"
+	DefaultSticky       = "cookie"
+	DefaultListen       = 80
+	DefaultEntrypoint   = "web"
+	DefaultLockTTL      = 10 * time.Second
+	DefaultLockDelay    = 5 * time.Second
+	DefaultKillGrace    = 2 * time.Second
+	DefaultCheckTTL     = 3 * time.Second
+	DefaultWebPort      = 5000
+	DefaultPushPort     = 4000
+	DefaultSpreadWeight = 50
+)
+
+// RealtimeSince is the first Kantree release that calls the push process
+// "realtime". Earlier releases call it "push". The kantree block's
+// `realtime` attribute overrides the rule for releases that differ.
+const RealtimeSince = "9.0"
+
+const realtimeMajor = 9
+
+var versionRE = regexp.MustCompile(`^(\d+)\.(\d+)(\.\d+)?([-+][0-9A-Za-z.+-]+)?$`)
+
+// versionMajor returns the major number of a Kantree version, or false when
+// the version is not major.minor[.patch][-pre][+build].
+func versionMajor(v string) (int, bool) {
+	m := versionRE.FindStringSubmatch(v)
+	if m == nil {
+		return 0, false
+	}
+	major, err := strconv.Atoi(m[1])
+	return major, err == nil
+}
+
+// processDefaults are the per-kind defaults of a process group.
+type processDefaults struct {
+	cpu, memory, port int
+	healthPath        string
+	killTimeout       time.Duration
+	shutdownDelay     time.Duration
+}
+
+var kindDefaults = map[string]processDefaults{
+	"web":       {cpu: 500, memory: 1024, port: DefaultWebPort, healthPath: "/health", killTimeout: 30 * time.Second, shutdownDelay: 5 * time.Second},
+	"worker":    {cpu: 500, memory: 1024, killTimeout: 30 * time.Second},
+	"scheduler": {cpu: 200, memory: 512, killTimeout: 10 * time.Second},
+	"push":      {cpu: 300, memory: 512, port: DefaultPushPort, healthPath: "/socket.io/?EIO=4&transport=polling", killTimeout: 30 * time.Second, shutdownDelay: 5 * time.Second},
+}
+
+// Health-check defaults for web and push.
+const (
+	DefaultCheckInterval = 10 * time.Second
+	DefaultCheckTimeout  = 2 * time.Second
+)

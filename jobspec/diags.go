@@ -1,0 +1,273 @@
+package jobspec
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// The named constructors below build every diagnostic this package emits
+// itself. Each Detail ends with a hint of what to do, and each Subject is the
+// exact range of the construct at fault, so that the diagnostic writer can
+// print the offending source line.
+
+func errorDiag(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
+	r := rng
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}
+}
+
+func at(rng hcl.Range) string {
+	return fmt.Sprintf("%s:%d", rng.Filename, rng.Start.Line)
+}
+
+// DiagMissingBlock reports a required block that is absent from body.
+func DiagMissingBlock(name, where string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Missing "+name+" block",
+		fmt.Sprintf("A %s block is required %s. Add one; `kantree-nomad init` writes a complete example.", name, where))
+}
+
+// DiagMissingAttribute reports a required attribute that is absent from a block.
+func DiagMissingAttribute(name, block string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Missing required argument",
+		fmt.Sprintf("The argument %q is required in the %s block. Add it, for example: %s = ...", name, block, name))
+}
+
+// DiagDuplicateBlock reports a second block where only one is allowed.
+func DiagDuplicateBlock(kind string, rng, first hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Duplicate "+kind+" block",
+		fmt.Sprintf("Only one %s block is allowed. Another was defined at %s. Merge the two blocks into one.", kind, at(first)))
+}
+
+// DiagDuplicateProcess reports a second process or worker_group block with the same name.
+func DiagDuplicateProcess(kind, name string, rng, first hcl.Range) *hcl.Diagnostic {
+	hint := "Merge the two blocks into one."
+	if kind == "worker_group" {
+		hint = "Merge them, or give this worker group another name."
+	}
+	return errorDiag(rng, "Duplicate "+kind+" block",
+		fmt.Sprintf("Only one %s block named %q is allowed. Another was defined at %s. %s", kind, name, at(first), hint))
+}
+
+// DiagUnknownProcess reports a process block whose label is not a Kantree process.
+func DiagUnknownProcess(name string, rng hcl.Range, realtime bool) *hcl.Diagnostic {
+	push := "push"
+	if realtime {
+		push = "realtime"
+	}
+	return errorDiag(rng, "Unknown process kind",
+		fmt.Sprintf("Kantree has no process named %q. The processes are \"web\", \"worker\", \"scheduler\" and %q; for extra workers on named queues use a worker_group block.", name, push))
+}
+
+// DiagPushNaming reports a push block on a realtime release, or the reverse.
+func DiagPushNaming(got, want, version string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Wrong name for the "+want+" process",
+		fmt.Sprintf("Kantree %s calls this process %q, not %q (releases from %s on use \"realtime\"). Rename the block to process %q, or set realtime in the kantree block if your release differs.",
+			version, want, got, RealtimeSince, want))
+}
+
+// DiagWrongType reports a value that cannot be converted to the expected type.
+func DiagWrongType(name string, want cty.Type, err error, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Incorrect attribute value type",
+		fmt.Sprintf("Inappropriate value for attribute %q: %s. Write %s.", name, err.Error(), typeHint(want)))
+}
+
+func typeHint(t cty.Type) string {
+	switch {
+	case t == cty.String:
+		return "a quoted string"
+	case t == cty.Number:
+		return "a number, without quotes"
+	case t == cty.Bool:
+		return "true or false"
+	case t.IsListType():
+		return "a list such as [\"a\", \"b\"]"
+	case t.IsMapType():
+		return "a map such as { KEY = \"value\" }"
+	}
+	return "a value of type " + t.FriendlyName()
+}
+
+// DiagNotWhole reports a number that must be a whole number.
+func DiagNotWhole(name string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Invalid number",
+		fmt.Sprintf("The value of %q must be a whole number. Remove the fraction.", name))
+}
+
+// DiagOutOfRange reports a number outside its allowed range.
+func DiagOutOfRange(name string, got, lo, hi int, rng hcl.Range) *hcl.Diagnostic {
+	limit := fmt.Sprintf("between %d and %d", lo, hi)
+	if hi <= 0 {
+		limit = fmt.Sprintf("at least %d", lo)
+	}
+	return errorDiag(rng, "Value out of range",
+		fmt.Sprintf("The value of %q is %d; it must be %s. Change it to a value in that range.", name, got, limit))
+}
+
+// DiagBadDuration reports a string that is not a Go duration.
+func DiagBadDuration(name, got string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Invalid duration",
+		fmt.Sprintf("The value of %q, %q, is not a duration. Write a number with a unit, such as \"500ms\", \"10s\" or \"2m\".", name, got))
+}
+
+// DiagNegativeDuration reports a duration that must be positive (or not negative).
+func DiagNegativeDuration(name, got string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Invalid duration",
+		fmt.Sprintf("The value of %q, %s, must be above zero. Use a positive duration such as \"5s\".", name, got))
+}
+
+// DiagOneOf reports a string that must be one of a fixed set of words.
+func DiagOneOf(name, got string, allowed []string, rng hcl.Range) *hcl.Diagnostic {
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = fmt.Sprintf("%q", a)
+	}
+	return errorDiag(rng, "Invalid value for "+name,
+		fmt.Sprintf("%q is not a valid %s. Use one of %s.", got, name, strings.Join(quoted, ", ")))
+}
+
+// DiagInvalidName reports a name (job, queue, group, variable) with characters Nomad or Kantree refuse.
+func DiagInvalidName(what, got, pattern string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Invalid "+what,
+		fmt.Sprintf("%q is not a valid %s. Use only %s.", got, what, pattern))
+}
+
+// DiagBadVersion reports a Kantree version that is not major.minor[.patch].
+func DiagBadVersion(got string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Invalid Kantree version",
+		fmt.Sprintf("%q is not a Kantree release number. Write it as major.minor or major.minor.patch, for example \"8.4.1\".", got))
+}
+
+// DiagDeliveryBoth reports a kantree block with both archive and docker.
+func DiagDeliveryBoth(rng, other hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Conflicting delivery blocks",
+		fmt.Sprintf("Kantree is delivered either as an archive or as a Docker image, not both; the other block was defined at %s. Remove one of the two.", at(other)))
+}
+
+// DiagDeliveryNone reports a kantree block with neither archive nor docker.
+func DiagDeliveryNone(rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Missing delivery block",
+		"The kantree block must say how Kantree reaches the nodes. Add an archive { url = \"...\" } block (exec driver) or a docker { image = \"...\" } block.")
+}
+
+// DiagSchedulerCount reports a count set on the scheduler process.
+func DiagSchedulerCount(rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Scheduler count is derived",
+		"The scheduler group runs one lock holder plus its hot standbys, so its count is not set directly. Remove count and set standbys in the scheduler_lock block instead.")
+}
+
+// DiagFabioSticky reports Fabio in front of more than one push instance.
+func DiagFabioSticky(push string, count int, rng, kindRange hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Fabio cannot balance "+push+" instances",
+		fmt.Sprintf("The %s process needs sticky sessions, and Fabio has none: with count = %d a client's requests would reach instances that do not know its session (load balancer chosen at %s). Use kind = \"nginx\" or \"traefik\", or set count = 1.", push, count, at(kindRange)))
+}
+
+// DiagStickyTraefik reports sticky = "ip" with Traefik, which only has cookie stickiness.
+func DiagStickyTraefik(rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Traefik has no IP stickiness",
+		"Traefik keeps clients on one instance only with a cookie. Use sticky = \"cookie\", or kind = \"nginx\" for IP hashing.")
+}
+
+// DiagLBAttribute reports an attribute that belongs to other load-balancer
+// kinds; belongs lists them in words, e.g. `"nginx"`.
+func DiagLBAttribute(name, belongs, kind string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Argument does not apply to "+kind,
+		fmt.Sprintf("%q only applies with kind %s. Remove it, or change kind.", name, belongs))
+}
+
+// DiagLockTiming reports lock timings that could let two schedulers overlap.
+func DiagLockTiming(e *LockTimingError, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Unsafe scheduler lock timings",
+		fmt.Sprintf("%s: %s. Two schedulers could run at once. %s", e.Field, e.Detail, e.Hint))
+}
+
+// DiagCheckTTL reports a lock check TTL that is not below the session TTL.
+func DiagCheckTTL(check, ttl string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Unsafe scheduler lock check TTL",
+		fmt.Sprintf("check_ttl %s must be below the session ttl %s, or a dead supervisor keeps the lock for the whole check TTL. Lower check_ttl, for example to \"3s\".", check, ttl))
+}
+
+// DiagPortCollision reports two processes listening on the same port.
+func DiagPortCollision(port int, other string, rng, otherRange hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Port collision",
+		fmt.Sprintf("Port %d is also used by the %s process (%s); two processes on one host cannot both listen on it. Choose another port.", port, other, at(otherRange)))
+}
+
+// DiagNotForProcess reports an attribute that makes no sense for a process kind.
+func DiagNotForProcess(name, kind string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Argument does not apply to "+kind,
+		fmt.Sprintf("The %s process listens on no port and has no HTTP check, so %q does not apply to it. Remove it.", kind, name))
+}
+
+// DiagSensitiveValue reports a sensitive variable's value used in the deployment.
+func DiagSensitiveValue(name string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Sensitive value in deployment",
+		fmt.Sprintf("The value of %q comes from a sensitive variable, and rendered files are not secret. Keep secrets in Nomad Variables or Vault (the secrets block) and let the tasks read them at run time.", name))
+}
+
+// DiagSecretLooking reports a config setting or env key whose name says it holds a secret.
+func DiagSecretLooking(what, key string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Secret in "+what,
+		fmt.Sprintf("%q looks like a secret, and rendered files are not secret. Store it in Nomad Variables or Vault and name its key in the secrets block instead.", key))
+}
+
+// DiagCredentialsInURL reports a URL with a password in it.
+func DiagCredentialsInURL(name string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Credentials in URL",
+		fmt.Sprintf("The value of %q holds a URL with a password, and rendered files are not secret. Remove the credentials; database and Redis URLs belong in the secrets store.", name))
+}
+
+// DiagReservedEnv reports an env key that kantree-nomad sets itself.
+func DiagReservedEnv(key string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Reserved environment variable",
+		fmt.Sprintf("%s is set by the generated job itself. Remove it from env; see the secrets and kantree blocks for what it is derived from.", key))
+}
+
+// DiagReservedSetting reports a config setting that comes from elsewhere.
+func DiagReservedSetting(key, from string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Reserved config setting",
+		fmt.Sprintf("config-prod.yml's %q is written from %s. Remove it from settings and set it there.", key, from))
+}
+
+// DiagConflict reports two attributes that cannot be set together.
+func DiagConflict(a, b string, rng, other hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Conflicting arguments",
+		fmt.Sprintf("%q and %q cannot both be set (the other is at %s). Keep one of them.", a, b, at(other)))
+}
+
+// DiagRequires reports an attribute that needs another one.
+func DiagRequires(a, needs string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Incomplete arguments",
+		fmt.Sprintf("%q is only meaningful with %s. Add that, or remove %q.", a, needs, a))
+}
+
+// DiagBadChecksum reports a checksum that is not type:hex.
+func DiagBadChecksum(got string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Invalid checksum",
+		fmt.Sprintf("%q is not a checksum Nomad's artifact block accepts. Write it as \"sha256:<64 hex digits>\" (md5, sha1 and sha512 work too).", got))
+}
+
+// DiagEmptyList reports a list that must have at least one element.
+func DiagEmptyList(name string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Empty list",
+		fmt.Sprintf("%q needs at least one element. Add one, or remove the argument to use the default.", name))
+}
+
+// DiagEmptyString reports a string that must not be empty.
+func DiagEmptyString(name string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Empty value",
+		fmt.Sprintf("%q must not be empty. Give it a value, or remove the argument to use the default.", name))
+}
+
+// DiagDuplicateQueue reports a queue served by two worker groups.
+func DiagDuplicateQueue(queue string, rng, first hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Queue listed twice",
+		fmt.Sprintf("Queue %q is already listed at %s. List each queue in one worker group only, and raise that group's count instead.", queue, at(first)))
+}
+
+// DiagSpreadTargets reports spread targets whose percentages add up to more than 100.
+func DiagSpreadTargets(sum int, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Spread targets above 100%",
+		fmt.Sprintf("The target percentages add up to %d. Lower them so they add up to at most 100.", sum))
+}

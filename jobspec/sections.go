@@ -1,0 +1,249 @@
+package jobspec
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var (
+	checksumRE  = regexp.MustCompile(`^(md5|sha1|sha256|sha512):([0-9a-fA-F]+)$`)
+	checksumLen = map[string]int{"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
+	// credentialsRE finds a URL with a password in its user info.
+	credentialsRE = regexp.MustCompile(`://[^/@\s:]*:[^/@\s]+@`)
+	keyRE         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// kantree decodes the kantree block: release, server name, root, delivery.
+func (d *decoder) kantree(dep *Deployment, b *hcl.Block, file hcl.Range) {
+	if b == nil {
+		d.add(DiagMissingBlock("kantree", "at the top level: it names the Kantree release and how it reaches the nodes", fileStart(file)))
+		return
+	}
+	c := d.content(b, kantreeSchema)
+	a := d.attrs(c, "kantree", b.DefRange)
+	k := &dep.Kantree
+	if a.required("version", &k.Version) {
+		k.VersionRange = a.rangeOf("version")
+		if major, ok := versionMajor(k.Version); !ok {
+			d.add(DiagBadVersion(k.Version, k.VersionRange))
+		} else {
+			k.Realtime = major >= realtimeMajor
+		}
+	}
+	a.boolean("realtime", &k.Realtime)
+	a.required("server_name", &k.ServerName)
+	archive, docker := d.single(c.Blocks, "archive"), d.single(c.Blocks, "docker")
+	switch {
+	case archive != nil && docker != nil:
+		d.add(DiagDeliveryBoth(docker.DefRange, archive.DefRange))
+	case archive != nil:
+		k.Archive = d.archive(archive)
+		k.Root = DefaultArchiveRoot
+	case docker != nil:
+		k.Docker = d.docker(docker)
+		k.Root = DefaultDockerRoot
+	default:
+		d.add(DiagDeliveryNone(b.DefRange))
+	}
+	if a.str("root", &k.Root) && k.Root == "" {
+		d.add(DiagEmptyString("root", a.rangeOf("root")))
+	}
+}
+
+func (d *decoder) archive(b *hcl.Block) *Archive {
+	ar := &Archive{Driver: DefaultDriver, Range: b.DefRange}
+	a := d.attrs(d.content(b, archiveSchema), "archive", b.DefRange)
+	if a.required("url", &ar.URL) {
+		d.noCredentials("url", ar.URL, a.rangeOf("url"))
+	}
+	d.checksum(a, &ar.Checksum)
+	a.oneOf("driver", &ar.Driver, "exec", "raw_exec")
+	return ar
+}
+
+func (d *decoder) docker(b *hcl.Block) *Docker {
+	dk := &Docker{Range: b.DefRange}
+	a := d.attrs(d.content(b, dockerSchema), "docker", b.DefRange)
+	a.required("image", &dk.Image)
+	return dk
+}
+
+// checksum reads an artifact checksum "type:hex".
+func (d *decoder) checksum(a attrs, dst *string) {
+	var s string
+	if !a.str("checksum", &s) {
+		return
+	}
+	m := checksumRE.FindStringSubmatch(s)
+	if m == nil || len(m[2]) != checksumLen[m[1]] {
+		d.add(DiagBadChecksum(s, a.rangeOf("checksum")))
+		return
+	}
+	*dst = s
+}
+
+// noCredentials refuses a URL that carries a password.
+func (d *decoder) noCredentials(name, value string, rng hcl.Range) {
+	if credentialsRE.MatchString(value) {
+		d.add(DiagCredentialsInURL(name, rng))
+	}
+}
+
+// binary decodes kantree_nomad: where tasks get kantree-nomad itself.
+func (d *decoder) binary(dep *Deployment, b *hcl.Block) {
+	dep.Binary.Path = DefaultBinaryPath
+	if b == nil {
+		return
+	}
+	a := d.attrs(d.content(b, binarySchema), "kantree_nomad", b.DefRange)
+	bin := &dep.Binary
+	hasURL := a.str("url", &bin.URL)
+	if hasURL {
+		bin.Path = ""
+		d.noCredentials("url", bin.URL, a.rangeOf("url"))
+		if a.has("path") {
+			d.add(DiagConflict("path", "url", a.rangeOf("path"), a.rangeOf("url")))
+		}
+	} else if a.str("path", &bin.Path) && bin.Path == "" {
+		d.add(DiagEmptyString("path", a.rangeOf("path")))
+	}
+	if a.has("checksum") && !a.has("url") {
+		d.add(DiagRequires("checksum", "url", a.rangeOf("checksum")))
+	}
+	d.checksum(a, &bin.Checksum)
+}
+
+// secrets decodes the secrets block: where tasks read secret values.
+func (d *decoder) secrets(dep *Deployment, b *hcl.Block) {
+	s := &dep.Secrets
+	*s = Secrets{Provider: "nomad", DatabaseURLKey: "database_url", RedisURLKey: "redis_url",
+		LicenseKey: "license", SecretKeyKey: "secret_key", Range: fileStart(d.file)}
+	if b != nil {
+		s.Range = b.DefRange
+		a := d.attrs(d.content(b, secretsSchema), "secrets", b.DefRange)
+		a.oneOf("provider", &s.Provider, "nomad", "vault")
+		a.str("path", &s.Path)
+		if a.str("vault_role", &s.VaultRole) && s.Provider != "vault" {
+			d.add(DiagRequires("vault_role", `provider = "vault"`, a.rangeOf("vault_role")))
+		}
+		for _, k := range []struct {
+			name string
+			dst  *string
+		}{{"database_url_key", &s.DatabaseURLKey}, {"redis_url_key", &s.RedisURLKey},
+			{"license_key", &s.LicenseKey}, {"secret_key_key", &s.SecretKeyKey}} {
+			a.matches(k.name, k.dst, keyRE, "secret key name", "letters, digits and '_', not starting with a digit")
+		}
+	}
+	if s.Path == "" {
+		s.Path = "nomad/jobs/" + dep.Job
+		if s.Provider == "vault" {
+			s.Path = "secret/data/" + dep.Job
+		}
+	}
+}
+
+// reservedSettings are config-prod.yml keys written from other blocks.
+var reservedSettings = map[string]string{
+	"database_url": "the secrets block (database_url_key)",
+	"redis_url":    "the secrets block (redis_url_key)",
+	"secret_key":   "the secrets block (secret_key_key)",
+	"server_name":  "kantree.server_name",
+	"web_port":     `process "web"'s port`,
+	"push_port":    `the push (or realtime) process's port`,
+}
+
+var settingKeyRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// config decodes the config block: config-prod.yml settings and the license file.
+func (d *decoder) config(dep *Deployment, b *hcl.Block) {
+	cfg := &dep.Config
+	cfg.Settings = map[string]string{}
+	cfg.LicenseFile = DefaultLicenseFile
+	if b == nil {
+		return
+	}
+	a := d.attrs(d.content(b, configSchema), "config", b.DefRange)
+	if a.str("license_file", &cfg.LicenseFile) && (cfg.LicenseFile == "" || strings.Contains(cfg.LicenseFile, "..")) {
+		d.add(DiagInvalidName("license file name", cfg.LicenseFile, "a non-empty path under the Kantree root, without '..'", a.rangeOf("license_file")))
+	}
+	a.strMap("settings", &cfg.Settings)
+	rng := a.rangeOf("settings")
+	for _, k := range sortedKeys(cfg.Settings) {
+		switch {
+		case !settingKeyRE.MatchString(k):
+			d.add(DiagInvalidName("setting name", k, "letters, digits, '_', '.' and '-'", rng))
+		case reservedSettings[k] != "":
+			d.add(DiagReservedSetting(k, reservedSettings[k], rng))
+		case looksSecret(k):
+			d.add(DiagSecretLooking("config settings", k, rng))
+		default:
+			d.noCredentials(fmt.Sprintf("settings.%s", k), cfg.Settings[k], rng)
+		}
+	}
+}
+
+// looksSecret says whether a setting or environment variable name names a secret.
+func looksSecret(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// lock decodes scheduler_lock; timings are checked together in validate.
+func (d *decoder) lock(dep *Deployment, b *hcl.Block) {
+	l := &dep.Lock
+	*l = SchedulerLock{Key: "kantree/" + dep.Job + "/scheduler", TTL: DefaultLockTTL, LockDelay: DefaultLockDelay,
+		KillGrace: DefaultKillGrace, CheckTTL: DefaultCheckTTL}
+	start := fileStart(d.file)
+	l.Range, l.TTLRange, l.LockDelayRange, l.KillGraceRange, l.CheckTTLRange = start, start, start, start, start
+	if b == nil {
+		return
+	}
+	l.Range = b.DefRange
+	a := d.attrs(d.content(b, lockSchema), "scheduler_lock", b.DefRange)
+	if a.str("key", &l.Key) && (l.Key == "" || strings.HasPrefix(l.Key, "/") || strings.HasSuffix(l.Key, "/")) {
+		d.add(DiagInvalidName("Consul key", l.Key, "a non-empty KV path without a leading or trailing '/'", a.rangeOf("key")))
+	}
+	a.duration("ttl", &l.TTL, true)
+	a.duration("lock_delay", &l.LockDelay, true)
+	a.duration("kill_grace", &l.KillGrace, true)
+	a.duration("check_ttl", &l.CheckTTL, true)
+	a.integer("standbys", &l.Standbys, 0, 0)
+	l.TTLRange, l.LockDelayRange = a.rangeOf("ttl"), a.rangeOf("lock_delay")
+	l.KillGraceRange, l.CheckTTLRange = a.rangeOf("kill_grace"), a.rangeOf("check_ttl")
+}
+
+// loadBalancer decodes load_balancer; each attribute is checked against the kind.
+func (d *decoder) loadBalancer(dep *Deployment, b *hcl.Block) {
+	lb := &dep.LB
+	*lb = LoadBalancer{Kind: DefaultLBKind, Sticky: DefaultSticky, Listen: DefaultListen, Entrypoint: DefaultEntrypoint,
+		KindRange: fileStart(d.file), StickyRange: fileStart(d.file)}
+	if b == nil {
+		return
+	}
+	a := d.attrs(d.content(b, lbSchema), "load_balancer", b.DefRange)
+	a.oneOf("kind", &lb.Kind, "nginx", "traefik", "fabio")
+	lb.KindRange = a.rangeOf("kind")
+	if a.has("sticky") && lb.Kind == "fabio" {
+		d.add(DiagLBAttribute("sticky", `"nginx" or "traefik"`, lb.Kind, a.rangeOf("sticky")))
+	} else if a.oneOf("sticky", &lb.Sticky, "cookie", "ip") {
+		lb.StickyRange = a.rangeOf("sticky")
+	}
+	if a.has("listen") && lb.Kind != "nginx" {
+		d.add(DiagLBAttribute("listen", `"nginx"`, lb.Kind, a.rangeOf("listen")))
+	} else {
+		a.integer("listen", &lb.Listen, 1, 65535)
+	}
+	if a.has("entrypoint") && lb.Kind != "traefik" {
+		d.add(DiagLBAttribute("entrypoint", `"traefik"`, lb.Kind, a.rangeOf("entrypoint")))
+	} else if a.str("entrypoint", &lb.Entrypoint) && lb.Entrypoint == "" {
+		d.add(DiagEmptyString("entrypoint", a.rangeOf("entrypoint")))
+	}
+}

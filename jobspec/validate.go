@@ -1,0 +1,65 @@
+package jobspec
+
+import "github.com/hashicorp/hcl/v2"
+
+// validate runs the checks that involve more than one block. It runs only
+// on a deployment that decoded without errors, so every value is set.
+func (d *decoder) validate(dep *Deployment) {
+	d.checkLock(dep)
+	d.checkLoadBalancer(dep)
+	d.checkPorts(dep)
+}
+
+// process returns the first process group of the given kind.
+func (dep *Deployment) process(kind string) *Process {
+	for _, p := range dep.Processes {
+		if p.Kind == kind {
+			return p
+		}
+	}
+	return nil
+}
+
+// checkLock applies CheckLockTimings, the rule the supervisor applies
+// again at run time, and points at the attribute it names.
+func (d *decoder) checkLock(dep *Deployment) {
+	l := dep.Lock
+	sched := dep.process("scheduler")
+	err := CheckLockTimings(LockTimings{TTL: l.TTL, LockDelay: l.LockDelay, KillGrace: l.KillGrace, KillTimeout: sched.KillTimeout})
+	if err != nil {
+		rng := map[string]hcl.Range{"ttl": l.TTLRange, "lock_delay": l.LockDelayRange,
+			"kill_grace": l.KillGraceRange, "kill_timeout": sched.KillTimeoutRange}[err.Field]
+		d.add(DiagLockTiming(err, rng))
+		return
+	}
+	if l.CheckTTL >= l.TTL {
+		d.add(DiagCheckTTL(l.CheckTTL.String(), l.TTL.String(), l.CheckTTLRange))
+	}
+}
+
+// checkLoadBalancer refuses balancers that cannot keep push clients sticky.
+func (d *decoder) checkLoadBalancer(dep *Deployment) {
+	push := dep.process("push")
+	switch {
+	case dep.LB.Kind == "fabio" && push.Count > 1:
+		d.add(DiagFabioSticky(push.Name, push.Count, push.CountRange, dep.LB.KindRange))
+	case dep.LB.Kind == "traefik" && dep.LB.Sticky == "ip":
+		d.add(DiagStickyTraefik(dep.LB.StickyRange))
+	}
+}
+
+// checkPorts refuses two listening processes on one port: on a host
+// network they would collide whenever Nomad places them on the same node.
+func (d *decoder) checkPorts(dep *Deployment) {
+	byPort := map[int]*Process{}
+	for _, p := range dep.Processes {
+		if p.Port == 0 {
+			continue
+		}
+		if other, dup := byPort[p.Port]; dup {
+			d.add(DiagPortCollision(p.Port, other.Name, p.PortRange, other.PortRange))
+			continue
+		}
+		byPort[p.Port] = p
+	}
+}
