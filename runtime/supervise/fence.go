@@ -1,0 +1,117 @@
+package supervise
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kantree-nomad/kantree-nomad/runtime/child"
+)
+
+// watchdogSlack is how much longer than the kill grace the supervisor
+// waits for the watchdog to stop the command before it kills the
+// watchdog (whose death then kills the command through Pdeathsig).
+const watchdogSlack = 2 * time.Second
+
+// fence is the supervisor's end of the watchdog process that runs the
+// command.
+type fence struct {
+	proc      *child.Child
+	deadlines *os.File      // write end: absolute CLOCK_BOOTTIME deadlines
+	statusEOF chan struct{} // closed when the watchdog's status pipe ends
+
+	mu     sync.Mutex
+	fenced string
+}
+
+// startFence starts the watchdog, which starts the command with the lock
+// variables in its environment and kills it at deadline unless extended.
+func (s *Supervisor) startFence(token uint64, deadline time.Duration) (*fence, error) {
+	dr, dw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start watchdog: %w", err)
+	}
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		dr.Close()
+		dw.Close()
+		return nil, fmt.Errorf("start watchdog: %w", err)
+	}
+	f := &fence{deadlines: dw, statusEOF: make(chan struct{})}
+	f.extend(deadline) // buffered in the pipe before the watchdog reads it
+	argv := append(append(append([]string{}, s.cfg.Watchdog...), "--"), s.cfg.Command...)
+	f.proc, err = child.Start(child.Spec{
+		Path: argv[0], Args: argv[1:], Env: lockEnv(s.cfg.Env, token),
+		Stdout: s.cfg.Stdout, Stderr: s.cfg.Stderr, ExtraFiles: []*os.File{dr, sw},
+	})
+	dr.Close()
+	sw.Close()
+	if err != nil {
+		dw.Close()
+		sr.Close()
+		return nil, fmt.Errorf("start watchdog: %w", err)
+	}
+	go f.readStatus(sr, s)
+	return f, nil
+}
+
+// lockEnv is env with the lock variables set.
+func lockEnv(env []string, token uint64) []string {
+	out := make([]string, 0, len(env)+2)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, EnvLockHeld+"=") && !strings.HasPrefix(kv, EnvFencingToken+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, EnvLockHeld+"=1", EnvFencingToken+"="+strconv.FormatUint(token, 10))
+}
+
+// extend sends a new deadline. A dead watchdog is noticed through Done.
+func (f *fence) extend(deadline time.Duration) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(deadline))
+	_, _ = f.deadlines.Write(b[:])
+}
+
+// readStatus logs the watchdog's status lines: "started PID" and
+// "fenced REASON".
+func (f *fence) readStatus(r *os.File, s *Supervisor) {
+	defer close(f.statusEOF)
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		word, rest, _ := strings.Cut(sc.Text(), " ")
+		switch word {
+		case "started":
+			s.log.Info("command started", "pid", rest)
+		case "fenced":
+			f.mu.Lock()
+			f.fenced = rest
+			f.mu.Unlock()
+		}
+	}
+}
+
+// fencedReason is why the watchdog fenced the command, or "". Call it
+// only after the watchdog has exited.
+func (f *fence) fencedReason() string {
+	select {
+	case <-f.statusEOF:
+	case <-time.After(time.Second): // the pipe should end with the watchdog
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fenced
+}
+
+// stop asks the watchdog to stop the command (SIGTERM, grace, SIGKILL)
+// and returns once the watchdog, and so the command, has been reaped.
+func (f *fence) stop(grace time.Duration) {
+	_ = f.proc.Stop(grace + watchdogSlack)
+	f.deadlines.Close()
+}

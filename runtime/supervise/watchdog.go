@@ -1,0 +1,100 @@
+package supervise
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/kantree-nomad/kantree-nomad/runtime/child"
+)
+
+// WatchdogConfig configures the fence watchdog: the process between the
+// supervisor and the command. The supervisor passes it two pipes: file
+// descriptor 3 carries deadlines (8-byte little-endian CLOCK_BOOTTIME
+// nanoseconds), file descriptor 4 carries status lines back.
+type WatchdogConfig struct {
+	Command   []string
+	KillGrace time.Duration
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Logger    *slog.Logger
+	Clock     Clock
+}
+
+// watchdogTick bounds how long the watchdog sleeps between looks at the
+// clock, so a deadline passed during a suspend is seen soon after resume.
+const watchdogTick = 250 * time.Millisecond
+
+// RunWatchdog runs the command until it exits, the supervisor asks it to
+// stop (ctx ends), the supervisor goes away (fd 3 closes) or the deadline
+// passes; it returns the command's exit code.
+func RunWatchdog(ctx context.Context, cfg WatchdogConfig) int {
+	syscall.CloseOnExec(3) // the command must not inherit the pipes
+	syscall.CloseOnExec(4)
+	status := os.NewFile(4, "watchdog-status")
+	deadlines := make(chan time.Duration)
+	go readDeadlines(os.NewFile(3, "watchdog-deadlines"), deadlines)
+	deadline, ok := <-deadlines
+	if !ok {
+		cfg.Logger.Error("watchdog: no deadline from the supervisor")
+		return 1
+	}
+	if cfg.Clock.Boottime() >= deadline {
+		fmt.Fprintln(status, "fenced deadline passed before the command started")
+		return 1
+	}
+	c, err := child.Start(child.Spec{Path: cfg.Command[0], Args: cfg.Command[1:], Stdout: cfg.Stdout, Stderr: cfg.Stderr})
+	if err != nil {
+		cfg.Logger.Error("watchdog: command did not start", "reason", err.Error())
+		return 127
+	}
+	fmt.Fprintf(status, "started %d\n", c.PID())
+	return watch(ctx, cfg, c, deadline, deadlines, status)
+}
+
+// watch is the watchdog's loop once the command runs.
+func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline time.Duration, deadlines <-chan time.Duration, status io.Writer) int {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		t.Reset(min(deadline-cfg.Clock.Boottime(), watchdogTick))
+		select {
+		case <-c.Done():
+			return c.ExitCode()
+		case <-ctx.Done():
+			_ = c.Stop(cfg.KillGrace)
+			return c.ExitCode()
+		case d, ok := <-deadlines:
+			if !ok {
+				cfg.Logger.Warn("watchdog: supervisor gone; stopping the command")
+				_ = c.Stop(cfg.KillGrace)
+				return c.ExitCode()
+			}
+			deadline = max(deadline, d)
+		case <-t.C:
+			if late := cfg.Clock.Boottime() - deadline; late >= 0 {
+				fmt.Fprintf(status, "fenced no confirmation reached the watchdog before its deadline (%s late)\n", late)
+				_ = c.Stop(cfg.KillGrace)
+				return c.ExitCode()
+			}
+		}
+	}
+}
+
+// readDeadlines forwards each deadline read from r and closes out at EOF.
+func readDeadlines(r io.ReadCloser, out chan<- time.Duration) {
+	defer close(out)
+	defer r.Close()
+	var b [8]byte
+	for {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return
+		}
+		out <- time.Duration(binary.LittleEndian.Uint64(b[:]))
+	}
+}
