@@ -3,11 +3,145 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
 )
 
-// runValidate is not built yet.
+// runValidate checks a deployment file and writes nothing: exit 0 when it is
+// valid, diagnostics and exit 1 otherwise.
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	printError(stderr, errors.New("validate: not implemented yet"))
-	return 1
+	fs := newFlagSet("validate", "[-var name=value]... [-var-file FILE]... FILE", stderr)
+	vars := addVarFlags(fs)
+	file, code, ok := parseFlags(fs, args, stderr)
+	if !ok {
+		return code
+	}
+	if _, ok := loadDeployment(file, vars, stderr); !ok {
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: valid\n", file)
+	return 0
+}
+
+// usageError is a command-line mistake; its hint points at -help.
+type usageError struct {
+	cmd, msg string
+}
+
+func (e *usageError) Error() string { return e.cmd + ": " + e.msg }
+
+// Hint says where the usage is.
+func (e *usageError) Hint() string {
+	return fmt.Sprintf("run 'kantree-nomad %s -help' for its usage", e.cmd)
+}
+
+// newFlagSet is a subcommand's flag set; errors are reported by parseFlags.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: kantree-nomad %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and returns the single FILE argument. When ok is
+// false, the command must return code.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (file string, code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", 0, false
+		}
+		return "", 2, false
+	}
+	if fs.NArg() != 1 {
+		printError(stderr, &usageError{fs.Name(), fmt.Sprintf("expected one deployment file, got %d arguments", fs.NArg())})
+		return "", 2, false
+	}
+	return fs.Arg(0), 0, true
+}
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+// varFlags are the variable options shared by validate and render.
+type varFlags struct {
+	vars, files repeated
+}
+
+func addVarFlags(fs *flag.FlagSet) *varFlags {
+	v := &varFlags{}
+	fs.Var(&v.vars, "var", "set a variable: name=value (repeatable; wins over -var-file and the environment)")
+	fs.Var(&v.files, "var-file", "read variables from an HCL file of name = value lines (repeatable; a later file wins)")
+	return v
+}
+
+// loadDeployment loads file with the variables, prints any diagnostics and
+// reports whether the deployment is valid.
+func loadDeployment(file string, v *varFlags, stderr io.Writer) (*jobspec.Deployment, bool) {
+	opts := jobspec.LoadOptions{Vars: v.vars, VarFiles: v.files, Environ: os.Environ()}
+	dep, files, diags := jobspec.Load(file, opts)
+	printDiagnostics(stderr, files, diags)
+	if diags.HasErrors() {
+		n := 0
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				n++
+			}
+		}
+		fmt.Fprintf(stderr, "kantree-nomad: %s: %d error(s)\n", file, n)
+		return nil, false
+	}
+	return dep, true
+}
+
+// printDiagnostics prints each diagnostic as hcl formats it in one line
+// (file:line,col-col: Summary; Detail), followed by the source line with the
+// offending range underlined.
+func printDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		line := d.Error()
+		if d.Severity == hcl.DiagWarning {
+			line = "Warning: " + line
+		}
+		if d.Subject == nil {
+			line = "kantree-nomad: " + line
+		}
+		fmt.Fprintln(w, line)
+		if d.Subject != nil {
+			printSource(w, files[d.Subject.Filename], *d.Subject)
+		}
+	}
+}
+
+// printSource prints the first line of rng with a caret underline.
+func printSource(w io.Writer, f *hcl.File, rng hcl.Range) {
+	if f == nil || rng.Start.Line < 1 {
+		return
+	}
+	lines := strings.Split(string(f.Bytes), "\n")
+	if rng.Start.Line > len(lines) {
+		return
+	}
+	src := strings.ReplaceAll(lines[rng.Start.Line-1], "\t", " ")
+	prefix := fmt.Sprintf("  %d: ", rng.Start.Line)
+	fmt.Fprintf(w, "%s%s\n", prefix, src)
+	start, end := rng.Start.Column, rng.End.Column
+	if rng.End.Line != rng.Start.Line || end > len([]rune(src))+1 {
+		end = len([]rune(src)) + 1
+	}
+	if end <= start {
+		end = start + 1
+	}
+	fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", len(prefix)+start-1), strings.Repeat("^", end-start))
 }
