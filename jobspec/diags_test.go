@@ -1,0 +1,144 @@
+package jobspec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// After minimal (6 lines), appended text starts on line 7.
+const afterMinimal = 7
+
+func TestDiagnostics(t *testing.T) {
+	tests := []struct {
+		name        string
+		src         string // appended to minimal unless full is set
+		full        bool
+		opts        LoadOptions
+		wantSummary string
+		wantLine    int
+		wantDetail  string // a fragment of the detail
+	}{
+		{name: "unknown attribute", src: "process \"web\" {\n  cpus = 2\n}\n", wantSummary: "Unsupported argument", wantLine: 8, wantDetail: `Did you mean "cpu"?`},
+		{name: "unknown block", src: "proces \"web\" {}\n", wantSummary: "Unsupported block type", wantLine: 7},
+		{name: "wrong type", src: "process \"web\" {\n  count = \"many\"\n}\n", wantSummary: "Incorrect attribute value type", wantLine: 8, wantDetail: "a number is required"},
+		{name: "fractional count", src: "process \"web\" {\n  count = 1.5\n}\n", wantSummary: "Invalid number", wantLine: 8},
+		{name: "negative count", src: "process \"worker\" {\n  count = -1\n}\n", wantSummary: "Value out of range", wantLine: 8, wantDetail: "at least 1"},
+		{name: "zero count", src: "worker_group \"low\" {\n  count = 0\n}\n", wantSummary: "Value out of range", wantLine: 8},
+		{name: "missing kantree block", full: true, src: "job = \"x\"\n", wantSummary: "Missing kantree block", wantLine: 1},
+		{name: "missing version", full: true, src: "kantree {\n  server_name = \"a\"\n  archive { url = \"u\" }\n}\n", wantSummary: "Missing required argument", wantLine: 1, wantDetail: `"version"`},
+		{name: "missing archive url", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"a\"\n  archive { }\n}\n", wantSummary: "Missing required argument", wantLine: 4, wantDetail: `"url"`},
+		{name: "bad version", full: true, src: "kantree {\n  version = \"latest\"\n  server_name = \"a\"\n  archive { url = \"u\" }\n}\n", wantSummary: "Invalid Kantree version", wantLine: 2},
+		{name: "archive and docker", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"a\"\n  archive { url = \"u\" }\n  docker { image = \"i\" }\n}\n", wantSummary: "Conflicting delivery blocks", wantLine: 5, wantDetail: "kantree.hcl:4"},
+		{name: "no delivery", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"a\"\n}\n", wantSummary: "Missing delivery block", wantLine: 1},
+		{name: "bad driver", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"a\"\n  archive {\n    url = \"u\"\n    driver = \"docker\"\n  }\n}\n", wantSummary: "Invalid value for driver", wantLine: 6},
+		{name: "unset variable", src: "variable \"dc\" {\n  type = string\n}\ndatacenters = [var.dc]\n", wantSummary: "Unset variable", wantLine: 7, wantDetail: "KANTREE_NOMAD_VAR_dc"},
+		{name: "undeclared -var", opts: LoadOptions{Vars: []string{"nope=1"}}, wantSummary: "Value for undeclared variable", wantDetail: `"nope"`},
+		{name: "-var without =", opts: LoadOptions{Vars: []string{"nope"}}, wantSummary: "Invalid -var option"},
+		{name: "bad -var value for type", src: "variable \"n\" {\n  type = number\n}\n", opts: LoadOptions{Vars: []string{"n=abc"}}, wantSummary: "Invalid value for variable", wantLine: 7},
+		{name: "undeclared variable reference", src: "region = var.nope\n", wantSummary: "Unsupported attribute", wantLine: 7},
+		{name: "duplicate variable", src: "variable \"a\" { default = 1 }\nvariable \"a\" { default = 2 }\n", wantSummary: "Duplicate variable declaration", wantLine: 8, wantDetail: "kantree.hcl:7"},
+		{name: "duplicate process", src: "process \"web\" {}\nprocess \"web\" {}\n", wantSummary: "Duplicate process block", wantLine: 8, wantDetail: "Another was defined at kantree.hcl:7"},
+		{name: "duplicate worker group", src: "worker_group \"low\" {}\nworker_group \"low\" {}\n", wantSummary: "Duplicate worker_group block", wantLine: 8},
+		{name: "duplicate singleton block", src: "secrets {}\nsecrets {}\n", wantSummary: "Duplicate secrets block", wantLine: 8},
+		{name: "unknown process kind", src: "process \"cron\" {}\n", wantSummary: "Unknown process kind", wantLine: 7},
+		{name: "realtime on a push release", src: "process \"realtime\" {}\n", wantSummary: "Wrong name for the push process", wantLine: 7},
+		{name: "bad duration", src: "process \"web\" {\n  kill_timeout = \"10 seconds\"\n}\n", wantSummary: "Invalid duration", wantLine: 8},
+		{name: "zero duration", src: "scheduler_lock {\n  ttl = \"0s\"\n}\n", wantSummary: "Invalid duration", wantLine: 8},
+		{name: "scheduler count", src: "process \"scheduler\" {\n  count = 2\n}\n", wantSummary: "Scheduler count is derived", wantLine: 8, wantDetail: "standbys"},
+		{name: "port on worker", src: "process \"worker\" {\n  port = 8000\n}\n", wantSummary: "Argument does not apply to worker", wantLine: 8},
+		{name: "port out of range", src: "process \"web\" {\n  port = 70000\n}\n", wantSummary: "Value out of range", wantLine: 8},
+		{name: "port collision", src: "process \"push\" {\n  port = 5000\n}\n", wantSummary: "Port collision", wantLine: 8},
+		{name: "fabio with push count 2", src: "process \"push\" {\n  count = 2\n}\nload_balancer {\n  kind = \"fabio\"\n}\n", wantSummary: "Fabio cannot balance push instances", wantLine: 8, wantDetail: "nginx"},
+		{name: "unknown lb kind", src: "load_balancer {\n  kind = \"haproxy\"\n}\n", wantSummary: "Invalid value for kind", wantLine: 8},
+		{name: "unknown sticky mode", src: "load_balancer {\n  sticky = \"session\"\n}\n", wantSummary: "Invalid value for sticky", wantLine: 8, wantDetail: `"cookie", "ip"`},
+		{name: "traefik ip sticky", src: "load_balancer {\n  kind = \"traefik\"\n  sticky = \"ip\"\n}\n", wantSummary: "Traefik has no IP stickiness", wantLine: 9},
+		{name: "listen with traefik", src: "load_balancer {\n  kind = \"traefik\"\n  listen = 8080\n}\n", wantSummary: "Argument does not apply to traefik", wantLine: 9},
+		{name: "lock delay below kill grace", src: "scheduler_lock {\n  lock_delay = \"3s\"\n  kill_grace = \"2s\"\n}\n", wantSummary: "Unsafe scheduler lock timings", wantLine: 8, wantDetail: "lock_delay"},
+		{name: "ttl below consul minimum", src: "scheduler_lock {\n  ttl = \"5s\"\n}\n", wantSummary: "Unsafe scheduler lock timings", wantLine: 8, wantDetail: "ttl"},
+		{name: "kill grace near ttl", src: "scheduler_lock {\n  ttl = \"10s\"\n  lock_delay = \"20s\"\n  kill_grace = \"9s\"\n}\n", wantSummary: "Unsafe scheduler lock timings", wantLine: 10, wantDetail: "kill_grace"},
+		{name: "scheduler kill_timeout too short", src: "process \"scheduler\" {\n  kill_timeout = \"2s\"\n}\n", wantSummary: "Unsafe scheduler lock timings", wantLine: 8, wantDetail: "kill_timeout"},
+		{name: "check ttl above ttl", src: "scheduler_lock {\n  check_ttl = \"12s\"\n}\n", wantSummary: "Unsafe scheduler lock check TTL", wantLine: 8},
+		{name: "negative standbys", src: "scheduler_lock {\n  standbys = -1\n}\n", wantSummary: "Value out of range", wantLine: 8},
+		{name: "unknown secrets provider", src: "secrets {\n  provider = \"aws\"\n}\n", wantSummary: "Invalid value for provider", wantLine: 8},
+		{name: "vault role without vault", src: "secrets {\n  vault_role = \"r\"\n}\n", wantSummary: "Incomplete arguments", wantLine: 8},
+		{name: "secret-looking setting", src: "config {\n  settings = { smtp_password = \"x\" }\n}\n", wantSummary: "Secret in config settings", wantLine: 8},
+		{name: "reserved setting", src: "config {\n  settings = { database_url = \"x\" }\n}\n", wantSummary: "Reserved config setting", wantLine: 8},
+		{name: "credentials in setting", src: "config {\n  settings = { cache = \"redis://u:pw@h:6379\" }\n}\n", wantSummary: "Credentials in URL", wantLine: 8},
+		{name: "reserved env", src: "process \"web\" {\n  env = { DATABASE_URL = \"x\" }\n}\n", wantSummary: "Reserved environment variable", wantLine: 8},
+		{name: "secret-looking env", src: "process \"web\" {\n  env = { API_TOKEN = \"x\" }\n}\n", wantSummary: "Secret in env", wantLine: 8},
+		{name: "bad checksum", src: "kantree_nomad {\n  url = \"https://e/x\"\n  checksum = \"sha256:abc\"\n}\n", wantSummary: "Invalid checksum", wantLine: 9},
+		{name: "binary url and path", src: "kantree_nomad {\n  url = \"https://e/x\"\n  path = \"/bin/x\"\n}\n", wantSummary: "Conflicting arguments", wantLine: 9},
+		{name: "queue twice", src: "worker_group \"a\" {\n  queues = [\"low\"]\n}\nworker_group \"b\" {\n  queues = [\"low\"]\n}\n", wantSummary: "Queue listed twice", wantLine: 11},
+		{name: "bad worker group name", src: "worker_group \"Low Prio\" {}\n", wantSummary: "Invalid worker group name", wantLine: 7},
+		{name: "empty datacenters", src: "datacenters = []\n", wantSummary: "Empty list", wantLine: 7},
+		{name: "bad job name", src: "job = \"my job\"\n", wantSummary: "Invalid job name", wantLine: 7},
+		{name: "spread targets above 100", src: "process \"web\" {\n  spread {\n    attribute = \"x\"\n    target \"a\" { percent = 60 }\n    target \"b\" { percent = 60 }\n  }\n}\n", wantSummary: "Spread targets above 100%", wantLine: 8},
+		{name: "bad constraint operator", src: "process \"web\" {\n  constraint {\n    attribute = \"x\"\n    operator = \"~\"\n    value = \"y\"\n  }\n}\n", wantSummary: "Invalid value for operator", wantLine: 10},
+		{name: "syntax error", src: "process \"web\" {\n  count = \n}\n", wantSummary: "Invalid expression", wantLine: 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := tc.src
+			if !tc.full {
+				src = minimal + tc.src
+			}
+			dep, _, diags := Parse("kantree.hcl", []byte(src), tc.opts)
+			if dep != nil {
+				t.Errorf("got a deployment despite errors")
+			}
+			d := findDiag(t, diags, tc.wantSummary)
+			if tc.wantLine != 0 && (d.Subject == nil || d.Subject.Start.Line != tc.wantLine) {
+				t.Errorf("diagnostic at %v, want line %d", d.Subject, tc.wantLine)
+			}
+			if tc.wantLine == 0 && d.Subject != nil && d.Subject.Filename != "kantree.hcl" {
+				t.Errorf("diagnostic at %v", d.Subject)
+			}
+			if !strings.Contains(d.Detail, tc.wantDetail) {
+				t.Errorf("detail %q does not contain %q", d.Detail, tc.wantDetail)
+			}
+			if !strings.HasSuffix(strings.TrimSpace(d.Detail), ".") && !strings.HasSuffix(d.Detail, "?") {
+				t.Errorf("detail %q does not end a sentence", d.Detail)
+			}
+		})
+	}
+}
+
+func TestVarFileUndeclaredIsWarning(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "prod.hcl")
+	if err := os.WriteFile(f, []byte("db_password = \"hunter2\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dep, _, diags := Parse("kantree.hcl", []byte(minimal), LoadOptions{VarFiles: []string{f}})
+	if dep == nil || diags.HasErrors() {
+		t.Fatalf("want a deployment and only warnings, got:\n%s", diagText(diags))
+	}
+	d := findDiag(t, diags, "Value for undeclared variable")
+	if d.Subject.Filename != f || d.Subject.Start.Line != 1 || strings.Contains(d.Detail, "hunter2") {
+		t.Errorf("warning %s", d.Error())
+	}
+}
+
+func TestLockTimingRangeMapping(t *testing.T) {
+	// Every field CheckLockTimings can name must map to a range on its line.
+	fields := map[string]string{
+		"ttl":          "scheduler_lock {\n  ttl = \"30h\"\n}\n",
+		"lock_delay":   "scheduler_lock {\n  lock_delay = \"90s\"\n}\n",
+		"kill_grace":   "scheduler_lock {\n  ttl = \"10s\"\n  lock_delay = \"60s\"\n  kill_grace = \"9500ms\"\n}\n",
+		"kill_timeout": "process \"scheduler\" {\n  kill_timeout = \"3s\"\n}\n",
+	}
+	for field, src := range fields {
+		t.Run(field, func(t *testing.T) {
+			_, _, diags := Parse("kantree.hcl", []byte(minimal+src), LoadOptions{})
+			d := findDiag(t, diags, "Unsafe scheduler lock timings")
+			if !strings.HasPrefix(d.Detail, field+":") {
+				t.Errorf("detail %q does not name %s", d.Detail, field)
+			}
+			line := strings.Split(minimal+src, "\n")[d.Subject.Start.Line-1]
+			if !strings.Contains(line, field) {
+				t.Errorf("diagnostic points at %q, want the %s line", line, field)
+			}
+		})
+	}
+}
