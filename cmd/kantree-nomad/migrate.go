@@ -2,12 +2,69 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
+	"github.com/kantree-nomad/kantree-nomad/runtime/migrate"
 )
 
-// runMigrate is not built yet.
+// runMigrate runs the database upgrade once per release (the upgrade-db
+// job): kantree-nomad migrate -release V -- ./platform upgrade_db. The URL
+// comes from DATABASE_URL; -postgres overrides it.
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	printError(stderr, errors.New("migrate: not implemented yet"))
-	return 1
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pg := fs.String("postgres", "", "PostgreSQL URL or DSN (default $DATABASE_URL; prefer the variable: argv is public)")
+	release := fs.String("release", "", "the release the command applies (required); passed as KANTREE_VERSION")
+	key := fs.Int64("lock-key", migrate.DefaultLockKey, "PostgreSQL advisory lock key; the same for every migrate of a database")
+	poll := fs.Duration("poll", 500*time.Millisecond, "how often a waiting migrate tries the lock")
+	check := fs.Duration("check", time.Second, "how often the lock connection is pinged while the command runs")
+	pingLimit := fs.Duration("ping-timeout", 5*time.Second, "a ping slower than this counts as a lost lock connection")
+	grace := fs.Duration("kill-grace", 10*time.Second, "SIGTERM to SIGKILL when the command must be stopped")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *release == "" || fs.NArg() == 0 {
+		printError(stderr, runtimeUsage("migrate needs -release V and a command after --, e.g. migrate -release 8.4.1 -- ./platform upgrade_db"))
+		return 2
+	}
+	dsn := runtimeEnv(*pg, "DATABASE_URL")
+	secrets := diagnosis.Secrets(dsn)
+	stdout, stderr = diagnosis.NewFilter(stdout, secrets...), diagnosis.NewFilter(stderr, secrets...)
+	cfg := migrate.Config{
+		DSN: dsn, Release: *release, LockKey: *key, Command: fs.Args(), Env: os.Environ(),
+		Host: migrateHost(), Stdout: stdout, Stderr: stderr,
+		Log:  slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "migrate"),
+		Poll: *poll, Check: *check, PingLimit: *pingLimit, Grace: *grace,
+	}
+	out, err := migrate.Run(ctx, cfg)
+	if err != nil {
+		printRuntimeErrors(stderr, err)
+		return 1
+	}
+	if out.Skipped {
+		fmt.Fprintf(stdout, "migrate: release %s was already applied (attempt %d on %s); nothing to do\n",
+			*release, out.Entry.Attempt, out.Entry.Host)
+		return 0
+	}
+	fmt.Fprintf(stdout, "migrate: release %s applied (attempt %d)\n", *release, out.Entry.Attempt)
+	return 0
+}
+
+// migrateHost names this node in the ledger: the host name, and the Nomad
+// allocation when there is one.
+func migrateHost() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	if alloc := os.Getenv("NOMAD_ALLOC_ID"); alloc != "" {
+		host += " alloc " + alloc
+	}
+	return fmt.Sprintf("%s pid %d", host, os.Getpid())
 }

@@ -1,0 +1,28 @@
+// Package preflight waits until PostgreSQL and Redis are usable by Kantree,
+// retrying with capped, jittered exponential backoff and logging one line
+// per attempt, and gives up after a timeout with the last diagnosis.
+//
+// Usable means: PostgreSQL answers on a primary, through a connection that
+// keeps its server session (no PgBouncer transaction pooling), and, when a
+// release is asked for, its schema is at that release as recorded by
+// runtime/migrate; Redis answers, is a master (not a read-only replica) and
+// does not evict keys that have no expiry.
+//
+// Eviction policy: allkeys-lru, allkeys-lfu and allkeys-random are refused,
+// whatever maxmemory is now (it can be set at run time), because they may
+// drop Kantree's queues. noeviction is accepted, and so are the volatile-*
+// policies: they evict only keys with an expiry, which Kantree's queue lists
+// never have (Redis then answers writes with OOM errors instead of dropping
+// data); the success line names the policy so it is visible.
+//
+// Redis URLs are redis:// or rediss:// (go-redis ParseURL), or, for Redis
+// Sentinel, redis-sentinel:// (rediss-sentinel:// for TLS):
+//
+//	redis-sentinel://[[user]:password@]host1:26379,host2:26379/mastername[/db][?db=N&sentinel_password=...]
+//
+// where the user info is the master's credentials and sentinel_password (and
+// sentinel_username) authenticate to the sentinels themselves.
+//
+// The package prints nothing itself except through the injected logger,
+// and every target in a message is redacted.
+package preflight
