@@ -1,0 +1,111 @@
+package generator
+
+import (
+	"strings"
+
+	"github.com/kantree-nomad/kantree-nomad/templates"
+)
+
+// lbView is the data of the load-balancer files.
+type lbView struct {
+	Job, Release, ServerName string
+	Listen                   int
+	WebService, PushService  string // Consul service names; PushService "" when there is no push process
+	PushPath                 string
+	Sticky                   string // "cookie" or "ip"
+	CookieName               string
+	Prefix                   string // prefix of the nginx variables, unique per job
+	ConsulAddr               string
+	ConfigPath               string // where the runbook puts consul-template.hcl
+	TemplatePath             string // where the runbook puts nginx.conf.ctmpl
+	NginxConfPath            string // the rendered nginx site
+	ReloadScript             string
+}
+
+// aclView is the data of the ACL policies and the runbook.
+type aclView struct {
+	Job, UpgradeJob, Namespace, NodePool string
+	SecretsProvider, SecretsPath         string
+	NomadVariables                       bool
+	VaultRole                            string
+	LockKey, LockService, ConsulTokenKey string
+	LBServices                           []string
+	Scheduler                            bool
+	LB                                   lbView
+	LBKind                               string
+}
+
+func (p *plan) cookieName() string { return p.varPrefix() + "_push" }
+
+func (p *plan) varPrefix() string { return strings.ReplaceAll(p.d.Job, "-", "_") }
+
+func (p *plan) lbView() lbView {
+	d := p.d
+	dir := "/etc/consul-template.d/" + d.Job
+	v := lbView{
+		Job: d.Job, Release: d.Kantree.Version, ServerName: d.Kantree.ServerName,
+		Listen: d.LB.Listen, PushPath: defaultPushPath, Sticky: or(d.LB.Sticky, "cookie"),
+		CookieName: p.cookieName(), Prefix: p.varPrefix(), ConsulAddr: "127.0.0.1:8500",
+		ConfigPath: dir + "/consul-template.hcl", TemplatePath: dir + "/nginx.conf.ctmpl",
+		NginxConfPath: "/etc/nginx/conf.d/" + d.Job + ".conf",
+		ReloadScript:  "nginx -t -q && nginx -s reload || { echo 'kantree-nomad: nginx -t or reload failed; nginx keeps its running configuration' >&2; true; }",
+	}
+	if v.Listen == 0 {
+		v.Listen = 80
+	}
+	if web := p.process("web"); web != nil {
+		v.WebService = p.serviceName(web)
+	}
+	if push := p.process("push"); push != nil {
+		v.PushService = p.serviceName(push)
+	}
+	return v
+}
+
+func (p *plan) aclView() aclView {
+	d := p.d
+	v := aclView{
+		Job: d.Job, UpgradeJob: p.upgradeJobName(), Namespace: or(d.Namespace, "default"), NodePool: or(d.NodePool, "default"),
+		SecretsProvider: p.secrets.Provider, SecretsPath: p.secrets.Path, NomadVariables: p.secrets.Provider == "nomad",
+		VaultRole: d.Secrets.VaultRole, LockKey: d.Lock.Key, LockService: p.lockService(), ConsulTokenKey: consulTokenKey,
+		Scheduler: p.process("scheduler") != nil, LB: p.lbView(), LBKind: or(d.LB.Kind, "nginx"),
+	}
+	for _, kind := range []string{"web", "push"} {
+		if proc := p.process(kind); proc != nil {
+			v.LBServices = append(v.LBServices, p.serviceName(proc))
+		}
+	}
+	return v
+}
+
+// files renders the non-job outputs.
+func (p *plan) files() ([]File, error) {
+	acl := p.aclView()
+	type item struct {
+		path, tmpl string
+		data       any
+		when       bool
+	}
+	items := []item{
+		{"README.md", "runbook/README.md", acl, true},
+		{"lb/nginx.conf.ctmpl", "lb/nginx.conf.ctmpl", acl.LB, acl.LBKind == "nginx"},
+		{"lb/consul-template.hcl", "lb/consul-template.hcl", acl.LB, acl.LBKind == "nginx"},
+		{"acl/consul-lb.policy.hcl", "acl/consul-lb.policy.hcl", acl, true},
+		{"acl/consul-scheduler-lock.policy.hcl", "acl/consul-scheduler-lock.policy.hcl", acl, acl.Scheduler},
+		{"acl/nomad-deploy.policy.hcl", "acl/nomad-deploy.policy.hcl", acl, true},
+		{"acl/nomad-workload-variables.policy.hcl", "acl/nomad-workload-variables.policy.hcl", acl, acl.NomadVariables},
+		{"acl/vault.policy.hcl", "acl/vault.policy.hcl", acl, !acl.NomadVariables},
+	}
+	var out []File
+	for _, it := range items {
+		if !it.when {
+			continue
+		}
+		data, err := templates.Render(it.tmpl, it.data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, File{Path: it.path, Data: data})
+	}
+	return out, nil
+}

@@ -1,0 +1,167 @@
+package generator
+
+import (
+	"sort"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
+)
+
+// Policies shared by the groups. Service groups restart a failed task a few
+// times in place, then Nomad reschedules the allocation elsewhere, with an
+// exponential back-off, for ever.
+var (
+	serviceRestart = func() *api.RestartPolicy {
+		return &api.RestartPolicy{Attempts: new(3), Interval: new(5 * time.Minute), Delay: new(10 * time.Second), Mode: new("fail")}
+	}
+	serviceReschedule = func() *api.ReschedulePolicy {
+		return &api.ReschedulePolicy{Delay: new(30 * time.Second), DelayFunction: new("exponential"), MaxDelay: new(10 * time.Minute), Unlimited: new(true)}
+	}
+)
+
+// job fills the fields the two jobs share.
+func (p *plan) job(id, typ string) *api.Job {
+	d := p.d
+	j := &api.Job{
+		ID:          new(id),
+		Name:        new(id),
+		Type:        new(typ),
+		Datacenters: append([]string(nil), d.Datacenters...),
+		Meta: map[string]string{
+			"kantree_version": d.Kantree.Version,
+			"generated_by":    "kantree-nomad",
+		},
+	}
+	if len(j.Datacenters) == 0 {
+		j.Datacenters = []string{"*"}
+	}
+	if d.Region != "" {
+		j.Region = new(d.Region)
+	}
+	if d.Namespace != "" {
+		j.Namespace = new(d.Namespace)
+	}
+	if d.NodePool != "" {
+		j.NodePool = new(d.NodePool)
+	}
+	return j
+}
+
+func (p *plan) serviceJob() (*api.Job, error) {
+	j := p.job(p.d.Job, "service")
+	for _, proc := range p.d.Processes {
+		g, err := p.group(proc)
+		if err != nil {
+			return nil, err
+		}
+		j.TaskGroups = append(j.TaskGroups, g)
+	}
+	return j, nil
+}
+
+// group builds the task group of one process: placement, network, Consul
+// service, update and restart policies, the preflight task and the process.
+func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
+	count := proc.Count
+	if proc.Kind == "scheduler" {
+		count = 1 + p.d.Lock.Standbys
+	}
+	g := &api.TaskGroup{
+		Name:             new(proc.Name),
+		Count:            new(count),
+		Constraints:      constraints(proc),
+		Spreads:          spreads(proc),
+		RestartPolicy:    serviceRestart(),
+		ReschedulePolicy: serviceReschedule(),
+		Update:           update(proc),
+	}
+	if proc.Port > 0 {
+		g.Networks = []*api.NetworkResource{p.network(proc)}
+		g.Services = []*api.Service{p.service(proc)}
+		if proc.ShutdownDelay > 0 {
+			g.ShutdownDelay = new(proc.ShutdownDelay)
+		}
+	}
+	if proc.Kind == "scheduler" {
+		// A client cut off from the servers stops its scheduler no later
+		// than the session TTL, when Consul may hand the lock to another.
+		g.Disconnect = &api.DisconnectStrategy{StopOnClientAfter: new(p.d.Lock.TTL)}
+	}
+	pre, err := p.preflightTask()
+	if err != nil {
+		return nil, err
+	}
+	main, err := p.processTask(proc)
+	if err != nil {
+		return nil, err
+	}
+	g.Tasks = []*api.Task{pre, main}
+	return g, nil
+}
+
+// update: web and push roll out through one canary each, promoted when
+// healthy and reverted when not; workers roll one at a time; the scheduler
+// has no deployment at all (max_parallel 0): the lock, not a rollout,
+// keeps it single.
+func update(proc *jobspec.Process) *api.UpdateStrategy {
+	switch proc.Kind {
+	case "scheduler":
+		return &api.UpdateStrategy{MaxParallel: new(0)}
+	case "worker":
+		return &api.UpdateStrategy{MaxParallel: new(1), HealthCheck: new("task_states"), MinHealthyTime: new(10 * time.Second),
+			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute), AutoRevert: new(true)}
+	}
+	return &api.UpdateStrategy{MaxParallel: new(1), Canary: new(1), AutoPromote: new(true), AutoRevert: new(true),
+		HealthCheck: new("checks"), MinHealthyTime: new(10 * time.Second), HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute)}
+}
+
+func constraints(proc *jobspec.Process) []*api.Constraint {
+	var out []*api.Constraint
+	if proc.NodeClass != "" {
+		out = append(out, &api.Constraint{LTarget: "${node.class}", Operand: "=", RTarget: proc.NodeClass})
+	}
+	if proc.DistinctHosts {
+		out = append(out, &api.Constraint{Operand: "distinct_hosts", RTarget: "true"})
+	}
+	for _, c := range proc.Constraints {
+		out = append(out, &api.Constraint{LTarget: c.Attribute, Operand: or(c.Operator, "="), RTarget: c.Value})
+	}
+	return out
+}
+
+func spreads(proc *jobspec.Process) []*api.Spread {
+	var out []*api.Spread
+	for _, s := range proc.Spreads {
+		sp := &api.Spread{Attribute: s.Attribute}
+		if s.Weight != 0 {
+			sp.Weight = new(int8(s.Weight))
+		}
+		values := sortedKeys(s.Targets)
+		for _, v := range values {
+			sp.SpreadTarget = append(sp.SpreadTarget, &api.SpreadTarget{Value: v, Percent: uint8(s.Targets[v])})
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// network: one dynamic port "http". The exec drivers bind the host port
+// itself; Docker maps it to the process's port inside the container.
+func (p *plan) network(proc *jobspec.Process) *api.NetworkResource {
+	port := api.Port{Label: "http"}
+	if p.d.Kantree.Docker != nil {
+		port.To = proc.Port
+	}
+	return &api.NetworkResource{DynamicPorts: []api.Port{port}}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,27 @@
+[[- /* Consul policy for the scheduler lock. Data: ACLView. */ -]]
+# Consul ACL policy for `kantree-nomad supervise` in Nomad job [[ .Job ]]: just
+# what holding the scheduler lock needs. Create it, then a token for it:
+#   consul acl policy create -name [[ .Job ]]-scheduler-lock -rules @acl/consul-scheduler-lock.policy.hcl
+#   consul acl token create -description "[[ .Job ]] scheduler lock" -policy-name [[ .Job ]]-scheduler-lock
+# and store the token's SecretID under the key "[[ .ConsulTokenKey ]]" of [[ .SecretsPath ]]
+# ([[ .SecretsProvider ]]); the scheduler task reads it as CONSUL_HTTP_TOKEN.
+
+# The lock key, and keys below it.
+key_prefix [[ hclstr .LockKey ]] {
+  policy = "write"
+}
+
+# The session: created on whichever Nomad client runs the scheduler.
+session_prefix "" {
+  policy = "write"
+}
+
+# The TTL check the session is bound to, registered under this service.
+service [[ hclstr .LockService ]] {
+  policy = "write"
+}
+
+# Reading nodes, for the session's node and its health checks.
+node_prefix "" {
+  policy = "read"
+}

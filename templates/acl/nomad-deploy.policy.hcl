@@ -1,0 +1,22 @@
+[[- /* Nomad policy for whoever deploys the jobs. Data: ACLView. */ -]]
+# Nomad ACL policy to deploy Kantree (jobs [[ .Job ]] and [[ .UpgradeJob ]]):
+# submit and read the jobs[[ if .NomadVariables ]] and read their variables[[ end ]].
+#   nomad acl policy apply -description "deploy [[ .Job ]]" [[ .Job ]]-deploy acl/nomad-deploy.policy.hcl
+#   nomad acl token create -name "[[ .Job ]] deploy" -policy [[ .Job ]]-deploy
+
+namespace [[ hclstr .Namespace ]] {
+  capabilities = ["list-jobs", "parse-job", "read-job", "submit-job"]
+[[- if .NomadVariables ]]
+
+  variables {
+    path [[ hclstr .SecretsPath ]] {
+      capabilities = ["read"]
+    }
+  }
+[[- end ]]
+}
+
+# Jobs are placed in this node pool.
+node_pool [[ hclstr .NodePool ]] {
+  policy = "read"
+}

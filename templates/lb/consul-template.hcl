@@ -1,0 +1,41 @@
+[[- /* consul-template configuration for the load-balancer hosts. Data: LBView. */ -]]
+# consul-template configuration for the load-balancer hosts of Kantree,
+# Nomad job [[ .Job ]]. Copy nginx.conf.ctmpl next to it and run:
+#   consul-template -config [[ .ConfigPath ]]
+# Consul token: export CONSUL_HTTP_TOKEN (a token with acl/consul-lb.policy.hcl);
+# never write it in this file.
+
+consul {
+  address = [[ hclstr .ConsulAddr ]]
+
+  # Ride out Consul restarts and leader elections: retry for ever, backing off.
+  retry {
+    enabled     = true
+    attempts    = 0
+    backoff     = "250ms"
+    max_backoff = "1m"
+  }
+}
+
+log_level = "info"
+
+template {
+  source      = [[ hclstr .TemplatePath ]]
+  destination = [[ hclstr .NginxConfPath ]]
+  perms       = 0644
+
+  # A render error is logged and the previous file kept; consul-template stays up.
+  error_fatal = false
+
+  # Test the new file before reloading; a failing test leaves the running
+  # nginx on its previous configuration, and "|| true" keeps consul-template
+  # running (a failed command would make it exit).
+  command         = ["/bin/sh", "-c", [[ hclstr .ReloadScript ]]]
+  command_timeout = "30s"
+
+  # Quiescence: render once the catalog has been still for 2s (at most 10s).
+  wait {
+    min = "2s"
+    max = "10s"
+  }
+}
