@@ -4,6 +4,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -81,7 +82,7 @@ func (a attrs) value(name string, t cty.Type) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	if val.ContainsMarked() {
-		a.d.add(DiagSensitiveValue(name, attr.Expr.Range()))
+		a.d.add(a.d.sensitiveUse(name, attr.Expr))
 		return cty.NilVal, false
 	}
 	if val.IsNull() {
@@ -96,6 +97,30 @@ func (a attrs) value(name string, t cty.Type) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	return out, true
+}
+
+// sensitiveUse blames the first reference to a sensitive variable in expr.
+func (d *decoder) sensitiveUse(name string, expr hcl.Expression) *hcl.Diagnostic {
+	for _, tr := range expr.Variables() {
+		if v, diags := tr.TraverseAbs(d.ctx); !diags.HasErrors() && v.ContainsMarked() {
+			return DiagSensitiveValue(name, traversalString(tr), tr.SourceRange())
+		}
+	}
+	return DiagSensitiveValue(name, "a sensitive variable", expr.Range())
+}
+
+// traversalString spells a variable reference such as var.db_password.
+func traversalString(tr hcl.Traversal) string {
+	var b strings.Builder
+	for _, step := range tr {
+		switch s := step.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(s.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + s.Name)
+		}
+	}
+	return b.String()
 }
 
 func (a attrs) str(name string, dst *string) bool {

@@ -201,9 +201,9 @@ func DiagNotForProcess(name, kind string, rng hcl.Range) *hcl.Diagnostic {
 }
 
 // DiagSensitiveValue reports a sensitive variable's value used in the deployment.
-func DiagSensitiveValue(name string, rng hcl.Range) *hcl.Diagnostic {
+func DiagSensitiveValue(name, ref string, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Sensitive value in deployment",
-		fmt.Sprintf("The value of %q comes from a sensitive variable, and rendered files are not secret. Keep secrets in Nomad Variables or Vault (the secrets block) and let the tasks read them at run time.", name))
+		fmt.Sprintf("The value of %q uses %s, which is declared sensitive, and rendered files are not secret. Keep secrets in Nomad Variables or Vault (the secrets block) and let the tasks read them at run time.", name, ref))
 }
 
 // DiagSecretLooking reports a config setting or env key whose name says it holds a secret.

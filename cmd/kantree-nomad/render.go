@@ -3,11 +3,173 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kantree-nomad/kantree-nomad/generator"
 )
 
-// runRender is not built yet.
+// renderError is a failure after the deployment file was valid: generating
+// or writing the output.
+type renderError struct {
+	err  error
+	hint string
+}
+
+func (e *renderError) Error() string { return e.err.Error() }
+func (e *renderError) Unwrap() error { return e.err }
+
+// Hint says what to do about it.
+func (e *renderError) Hint() string { return e.hint }
+
+// runRender renders the deployment file. Without -o it prints the service
+// job; with -o it writes every file of the bundle, all or none.
 func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	printError(stderr, errors.New("render: not implemented yet"))
-	return 1
+	fs := newFlagSet("render", "[-format hcl|json] [-o DIR] [-var name=value]... [-var-file FILE]... FILE", stderr)
+	format := fs.String("format", "hcl", "job file format: hcl or json")
+	out := fs.String("o", "", "write every file into `DIR` (created if missing); without it, print the service job")
+	vars := addVarFlags(fs)
+	file, code, ok := parseFlags(fs, args, stderr)
+	if !ok {
+		return code
+	}
+	if *format != "hcl" && *format != "json" {
+		printError(stderr, &usageError{"render", fmt.Sprintf("unknown -format %q", *format)})
+		return 2
+	}
+	dep, ok := loadDeployment(file, vars, stderr)
+	if !ok {
+		return 1
+	}
+	bundle, err := generator.Generate(dep)
+	if err != nil {
+		printError(stderr, &renderError{fmt.Errorf("render %s: %w", file, err), "this is a bug if validate passes: please report it with the deployment file"})
+		return 1
+	}
+	if *out == "" {
+		err = printServiceJob(stdout, bundle, *format)
+	} else {
+		err = writeBundle(stdout, bundle, *format, *out)
+	}
+	if err != nil {
+		printError(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// printServiceJob writes the service job alone to w.
+func printServiceJob(w io.Writer, b *generator.Bundle, format string) error {
+	encode := generator.EncodeHCL
+	if format == "json" {
+		encode = generator.EncodeJSON
+	}
+	data, err := encode(b.Service)
+	if err != nil {
+		return &renderError{fmt.Errorf("encode service job: %w", err), "this is a bug: please report it with the deployment file"}
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// writeBundle renders every file and writes them under dir, all or none.
+func writeBundle(stdout io.Writer, b *generator.Bundle, format, dir string) error {
+	files, err := b.Render(format)
+	if err != nil {
+		return &renderError{fmt.Errorf("render files: %w", err), "this is a bug: please report it with the deployment file"}
+	}
+	if err := writeAll(dir, files); err != nil {
+		return &renderError{err, "check that the output directory is writable; nothing was written"}
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, filepath.FromSlash(f.Path)))
+	}
+	return nil
+}
+
+// staged is one file written to a temporary name, waiting to be renamed.
+type staged struct{ tmp, dst string }
+
+// writeAll writes files under dir atomically as a set: each is staged
+// into a temporary file next to its destination, and only when all are
+// staged are they renamed into place. On any error the temporary files,
+// and the directories this call created, are removed.
+func writeAll(dir string, files []generator.File) (err error) {
+	var made []string
+	var stage []staged
+	defer func() {
+		if err == nil {
+			return
+		}
+		for _, s := range stage {
+			os.Remove(s.tmp)
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			os.Remove(made[i])
+		}
+	}()
+	for _, f := range files {
+		dst, err := outputPath(dir, f.Path)
+		if err != nil {
+			return err
+		}
+		if err := mkdirs(filepath.Dir(dst), &made); err != nil {
+			return err
+		}
+		tmp, err := stageFile(dst, f.Data)
+		if err != nil {
+			return err
+		}
+		stage = append(stage, staged{tmp, dst})
+	}
+	for i, s := range stage {
+		if err := os.Rename(s.tmp, s.dst); err != nil {
+			stage = stage[i:]
+			return fmt.Errorf("write %s: %w", s.dst, err)
+		}
+	}
+	return nil
+}
+
+// outputPath joins a bundle path under dir, refusing paths that escape it.
+func outputPath(dir, rel string) (string, error) {
+	clean := filepath.Clean(filepath.FromSlash(rel))
+	if !filepath.IsLocal(clean) {
+		return "", fmt.Errorf("write %s: path leaves the output directory", rel)
+	}
+	return filepath.Join(dir, clean), nil
+}
+
+// mkdirs creates dir and its missing parents, recording each one it made.
+func mkdirs(dir string, made *[]string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := mkdirs(filepath.Dir(dir), made); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	*made = append(*made, dir)
+	return nil
+}
+
+// stageFile writes data to a new temporary file next to dst.
+func stageFile(dst string, data []byte) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", dst, err)
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o644)); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write %s: %w", dst, err)
+	}
+	return f.Name(), nil
 }

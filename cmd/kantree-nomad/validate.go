@@ -91,7 +91,7 @@ func addVarFlags(fs *flag.FlagSet) *varFlags {
 func loadDeployment(file string, v *varFlags, stderr io.Writer) (*jobspec.Deployment, bool) {
 	opts := jobspec.LoadOptions{Vars: v.vars, VarFiles: v.files, Environ: os.Environ()}
 	dep, files, diags := jobspec.Load(file, opts)
-	printDiagnostics(stderr, files, diags)
+	printDiagnostics(stderr, file, files, diags)
 	if diags.HasErrors() {
 		n := 0
 		for _, d := range diags {
@@ -107,19 +107,21 @@ func loadDeployment(file string, v *varFlags, stderr io.Writer) (*jobspec.Deploy
 
 // printDiagnostics prints each diagnostic as hcl formats it in one line
 // (file:line,col-col: Summary; Detail), followed by the source line with the
-// offending range underlined.
-func printDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
+// offending range underlined. Source lines are shown from the deployment
+// file only: var files and -var values may hold secrets.
+func printDiagnostics(w io.Writer, deployment string, files map[string]*hcl.File, diags hcl.Diagnostics) {
 	for _, d := range diags {
-		line := d.Error()
+		summary := d.Summary
 		if d.Severity == hcl.DiagWarning {
-			line = "Warning: " + line
+			summary = "Warning: " + summary
 		}
 		if d.Subject == nil {
-			line = "kantree-nomad: " + line
+			fmt.Fprintf(w, "kantree-nomad: %s; %s\n", summary, d.Detail)
+			continue
 		}
-		fmt.Fprintln(w, line)
-		if d.Subject != nil {
-			printSource(w, files[d.Subject.Filename], *d.Subject)
+		fmt.Fprintf(w, "%s: %s; %s\n", d.Subject, summary, d.Detail)
+		if d.Subject.Filename == deployment {
+			printSource(w, files[deployment], *d.Subject)
 		}
 	}
 }
