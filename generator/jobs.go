@@ -75,7 +75,7 @@ func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
 		Spreads:          spreads(proc),
 		RestartPolicy:    serviceRestart(),
 		ReschedulePolicy: serviceReschedule(),
-		Update:           update(proc),
+		Update:           updateStrategy(proc),
 	}
 	if proc.Port > 0 {
 		g.Networks = []*api.NetworkResource{p.network(proc)}
@@ -101,11 +101,11 @@ func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
 	return g, nil
 }
 
-// update: web and push roll out through one canary each, promoted when
+// updateStrategy: web and push roll out through one canary each, promoted when
 // healthy and reverted when not; workers roll one at a time; the scheduler
 // has no deployment at all (max_parallel 0): the lock, not a rollout,
 // keeps it single.
-func update(proc *jobspec.Process) *api.UpdateStrategy {
+func updateStrategy(proc *jobspec.Process) *api.UpdateStrategy {
 	switch proc.Kind {
 	case "scheduler":
 		return &api.UpdateStrategy{MaxParallel: new(0)}

@@ -1,0 +1,830 @@
+job "kantree" {
+  region      = "europe"
+  namespace   = "kantree"
+  type        = "service"
+  datacenters = ["dc1", "dc2", "dc3"]
+  node_pool   = "apps"
+  meta {
+    generated_by    = "kantree-nomad"
+    kantree_version = "9.2.0"
+  }
+  group "web" {
+    count          = 3
+    shutdown_delay = "10s"
+    spread {
+      attribute = "$${node.datacenter}"
+      weight    = 50
+      target "dc1" {
+        percent = 34
+      }
+      target "dc2" {
+        percent = 33
+      }
+      target "dc3" {
+        percent = 33
+      }
+    }
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "checks"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      canary            = 1
+      auto_revert       = true
+      auto_promote      = true
+    }
+    network {
+      port "http" {
+      }
+    }
+    service {
+      name        = "kantree-web"
+      tags        = ["kantree", "process=web", "job=kantree", "release=9.2.0"]
+      canary_tags = ["kantree", "process=web", "job=kantree", "release=9.2.0", "canary"]
+      port        = "http"
+      provider    = "consul"
+      check {
+        name     = "kantree-web-http"
+        type     = "http"
+        path     = "/health"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+    task "preflight" {
+      driver = "exec"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.2.0"]
+        command = "/usr/local/bin/kantree-nomad"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "web" {
+      driver       = "exec"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "web"]
+        command  = "local/kantree/platform"
+        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+      }
+      env {
+        BIND_ADDR           = "$${NOMAD_IP_http}"
+        KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.2.0"
+        PORT                = "$${NOMAD_PORT_http}"
+      }
+      resources {
+        cpu    = 1000
+        memory = 2048
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree/kantree-9.2.0.tar.gz"
+        destination = "local/kantree"
+        options {
+          checksum = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+        }
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "local/kantree/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.2.0, job kantree: rendered by Nomad.
+# Secret values come from vault (secret/data/kantree/prod) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+queue_automations: "automations"
+queue_compute_formulas: "low"
+queue_refresh_charts: "low"
+queue_related_cards: "low"
+{{ with secret "secret/data/kantree/prod" -}}
+database_url: {{ index .Data.data "database_url" | toJSON }}
+redis_url: {{ index .Data.data "redis_url" | toJSON }}
+secret_key: {{ index .Data.data "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/kantree/license.txt"
+        data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "worker" {
+    count = 3
+    spread {
+      attribute = "$${node.datacenter}"
+      weight    = 50
+    }
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
+    }
+    task "preflight" {
+      driver = "exec"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.2.0"]
+        command = "/usr/local/bin/kantree-nomad"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "worker" {
+      driver       = "exec"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "worker"]
+        command  = "local/kantree/platform"
+        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+      }
+      env {
+        KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.2.0"
+      }
+      resources {
+        cpu    = 500
+        memory = 1024
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree/kantree-9.2.0.tar.gz"
+        destination = "local/kantree"
+        options {
+          checksum = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+        }
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "local/kantree/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.2.0, job kantree: rendered by Nomad.
+# Secret values come from vault (secret/data/kantree/prod) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+queue_automations: "automations"
+queue_compute_formulas: "low"
+queue_refresh_charts: "low"
+queue_related_cards: "low"
+{{ with secret "secret/data/kantree/prod" -}}
+database_url: {{ index .Data.data "database_url" | toJSON }}
+redis_url: {{ index .Data.data "redis_url" | toJSON }}
+secret_key: {{ index .Data.data "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/kantree/license.txt"
+        data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "scheduler" {
+    count = 2
+    constraint {
+      attribute = "$${node.class}"
+      value     = "apps"
+      operator  = "="
+    }
+    constraint {
+      attribute = "$${node.class}"
+      value     = "apps"
+      operator  = "="
+    }
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    disconnect {
+      stop_on_client_after = "15s"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel = 0
+    }
+    task "preflight" {
+      driver = "exec"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.2.0"]
+        command = "/usr/local/bin/kantree-nomad"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "scheduler" {
+      driver       = "exec"
+      kill_timeout = "15s"
+      config {
+        args     = ["supervise", "-key", "kantree/prod/scheduler", "-ttl", "15s", "-lock-delay", "10s", "-kill-grace", "5s", "-check-ttl", "5s", "--", "./platform", "run", "scheduler"]
+        command  = "/usr/local/bin/kantree-nomad"
+        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+      }
+      env {
+        CONSUL_HTTP_ADDR    = "$${attr.unique.network.ip-address}:8500"
+        KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.2.0"
+      }
+      resources {
+        cpu    = 200
+        memory = 512
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree/kantree-9.2.0.tar.gz"
+        destination = "local/kantree"
+        options {
+          checksum = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+        }
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "local/kantree/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.2.0, job kantree: rendered by Nomad.
+# Secret values come from vault (secret/data/kantree/prod) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+queue_automations: "automations"
+queue_compute_formulas: "low"
+queue_refresh_charts: "low"
+queue_related_cards: "low"
+{{ with secret "secret/data/kantree/prod" -}}
+database_url: {{ index .Data.data "database_url" | toJSON }}
+redis_url: {{ index .Data.data "redis_url" | toJSON }}
+secret_key: {{ index .Data.data "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/kantree/license.txt"
+        data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ with index .Data.data "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}{{ end }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "realtime" {
+    count          = 3
+    shutdown_delay = "5s"
+    constraint {
+      value    = "true"
+      operator = "distinct_hosts"
+    }
+    spread {
+      attribute = "$${node.datacenter}"
+      weight    = 50
+    }
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "checks"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      canary            = 1
+      auto_revert       = true
+      auto_promote      = true
+    }
+    network {
+      port "http" {
+      }
+    }
+    service {
+      name        = "kantree-realtime"
+      tags        = ["kantree", "process=realtime", "job=kantree", "release=9.2.0"]
+      canary_tags = ["kantree", "process=realtime", "job=kantree", "release=9.2.0", "canary"]
+      port        = "http"
+      provider    = "consul"
+      check {
+        name     = "kantree-realtime-http"
+        type     = "http"
+        path     = "/socket.io/?EIO=4&transport=polling"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+    task "preflight" {
+      driver = "exec"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.2.0"]
+        command = "/usr/local/bin/kantree-nomad"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "realtime" {
+      driver       = "exec"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "realtime"]
+        command  = "local/kantree/platform"
+        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+      }
+      env {
+        BIND_ADDR           = "$${NOMAD_IP_http}"
+        KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.2.0"
+        PORT                = "$${NOMAD_PORT_http}"
+      }
+      resources {
+        cpu    = 300
+        memory = 512
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree/kantree-9.2.0.tar.gz"
+        destination = "local/kantree"
+        options {
+          checksum = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+        }
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "local/kantree/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.2.0, job kantree: rendered by Nomad.
+# Secret values come from vault (secret/data/kantree/prod) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+queue_automations: "automations"
+queue_compute_formulas: "low"
+queue_refresh_charts: "low"
+queue_related_cards: "low"
+{{ with secret "secret/data/kantree/prod" -}}
+database_url: {{ index .Data.data "database_url" | toJSON }}
+redis_url: {{ index .Data.data "redis_url" | toJSON }}
+secret_key: {{ index .Data.data "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/kantree/license.txt"
+        data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "worker-low" {
+    count = 2
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
+    }
+    task "preflight" {
+      driver = "exec"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.2.0"]
+        command = "/usr/local/bin/kantree-nomad"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "worker-low" {
+      driver       = "exec"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "worker", "--queue", "low"]
+        command  = "local/kantree/platform"
+        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+      }
+      env {
+        KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.2.0"
+      }
+      resources {
+        cpu    = 500
+        memory = 1024
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree/kantree-9.2.0.tar.gz"
+        destination = "local/kantree"
+        options {
+          checksum = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+        }
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "local/kantree/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.2.0, job kantree: rendered by Nomad.
+# Secret values come from vault (secret/data/kantree/prod) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+queue_automations: "automations"
+queue_compute_formulas: "low"
+queue_refresh_charts: "low"
+queue_related_cards: "low"
+{{ with secret "secret/data/kantree/prod" -}}
+database_url: {{ index .Data.data "database_url" | toJSON }}
+redis_url: {{ index .Data.data "redis_url" | toJSON }}
+secret_key: {{ index .Data.data "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/kantree/license.txt"
+        data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "worker-automations" {
+    count = 1
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
+    }
+    task "preflight" {
+      driver = "exec"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.2.0"]
+        command = "/usr/local/bin/kantree-nomad"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "worker-automations" {
+      driver       = "exec"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "worker", "--queue", "automations"]
+        command  = "local/kantree/platform"
+        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+      }
+      env {
+        KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.2.0"
+      }
+      resources {
+        cpu    = 500
+        memory = 1024
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree/kantree-9.2.0.tar.gz"
+        destination = "local/kantree"
+        options {
+          checksum = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+        }
+      }
+      vault {
+        role        = "kantree"
+        env         = false
+        change_mode = "restart"
+      }
+      template {
+        destination = "local/kantree/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.2.0, job kantree: rendered by Nomad.
+# Secret values come from vault (secret/data/kantree/prod) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+queue_automations: "automations"
+queue_compute_formulas: "low"
+queue_refresh_charts: "low"
+queue_related_cards: "low"
+{{ with secret "secret/data/kantree/prod" -}}
+database_url: {{ index .Data.data "database_url" | toJSON }}
+redis_url: {{ index .Data.data "redis_url" | toJSON }}
+secret_key: {{ index .Data.data "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/kantree/license.txt"
+        data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with secret "secret/data/kantree/prod" -}}
+DATABASE_URL={{ index .Data.data "database_url" }}
+REDIS_URL={{ index .Data.data "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+}

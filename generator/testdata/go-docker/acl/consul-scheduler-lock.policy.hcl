@@ -1,0 +1,26 @@
+# Consul ACL policy for `kantree-nomad supervise` in Nomad job kantree-docker: just
+# what holding the scheduler lock needs. Create it, then a token for it:
+#   consul acl policy create -name kantree-docker-scheduler-lock -rules @acl/consul-scheduler-lock.policy.hcl
+#   consul acl token create -description "kantree-docker scheduler lock" -policy-name kantree-docker-scheduler-lock
+# and store the token's SecretID under the key "consul_token" of nomad/jobs/kantree-docker
+# (nomad); the scheduler task reads it as CONSUL_HTTP_TOKEN.
+
+# The lock key, and keys below it.
+key_prefix "kantree/kantree-docker/scheduler" {
+  policy = "write"
+}
+
+# The session: created on whichever Nomad client runs the scheduler.
+session_prefix "" {
+  policy = "write"
+}
+
+# The TTL check the session is bound to, registered under this service.
+service "kantree-docker-scheduler-lock" {
+  policy = "write"
+}
+
+# Reading nodes, for the session's node and its health checks.
+node_prefix "" {
+  policy = "read"
+}

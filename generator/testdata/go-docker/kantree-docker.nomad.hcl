@@ -1,0 +1,538 @@
+job "kantree-docker" {
+  region      = "europe"
+  namespace   = "apps"
+  type        = "service"
+  datacenters = ["dc1"]
+  node_pool   = "kantree"
+  meta {
+    generated_by    = "kantree-nomad"
+    kantree_version = "9.1.0"
+  }
+  group "web" {
+    count          = 2
+    shutdown_delay = "5s"
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "checks"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      canary            = 1
+      auto_revert       = true
+      auto_promote      = true
+    }
+    network {
+      port "http" {
+        to = 5000
+      }
+    }
+    service {
+      name        = "kantree-docker-web"
+      tags        = ["kantree", "process=web", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-docker-web.entrypoints=websecure"]
+      canary_tags = ["kantree", "process=web", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-docker-web.entrypoints=websecure", "canary"]
+      port        = "http"
+      provider    = "consul"
+      check {
+        name     = "kantree-docker-web-http"
+        type     = "http"
+        path     = "/health"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+    task "preflight" {
+      driver = "docker"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.1.0"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "web" {
+      driver       = "docker"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "web"]
+        command  = "./platform"
+        image    = "registry.example.com/kantree:9.1.0"
+        ports    = ["http"]
+        work_dir = "/opt/kantree"
+        mount {
+          readonly = true
+          source   = "local/config-prod.yml"
+          target   = "/opt/kantree/config-prod.yml"
+          type     = "bind"
+        }
+        mount {
+          readonly = true
+          source   = "local/license.txt"
+          target   = "/opt/kantree/license.txt"
+          type     = "bind"
+        }
+      }
+      env {
+        BIND_ADDR           = "0.0.0.0"
+        KANTREE_CONFIG      = "/opt/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_LOG_LEVEL   = "info"
+        KANTREE_VERSION     = "9.1.0"
+        PORT                = "$${NOMAD_PORT_http}"
+      }
+      resources {
+        cpu    = 500
+        memory = 512
+      }
+      template {
+        destination = "local/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.1.0, job kantree-docker: rendered by Nomad.
+# Secret values come from nomad (nomad/jobs/kantree-docker) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+default_language: "en"
+max_upload_mb: 100
+signup_enabled: false
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+database_url: {{ index . "database_url" | toJSON }}
+redis_url: {{ index . "redis_url" | toJSON }}
+secret_key: {{ index . "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/license.txt"
+        data        = "{{ with nomadVar \"nomad/jobs/kantree-docker\" }}{{ index . \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "worker" {
+    count = 2
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
+    }
+    task "preflight" {
+      driver = "docker"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.1.0"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "worker" {
+      driver       = "docker"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "worker"]
+        command  = "./platform"
+        image    = "registry.example.com/kantree:9.1.0"
+        work_dir = "/opt/kantree"
+        mount {
+          readonly = true
+          source   = "local/config-prod.yml"
+          target   = "/opt/kantree/config-prod.yml"
+          type     = "bind"
+        }
+        mount {
+          readonly = true
+          source   = "local/license.txt"
+          target   = "/opt/kantree/license.txt"
+          type     = "bind"
+        }
+      }
+      env {
+        KANTREE_CONFIG      = "/opt/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.1.0"
+      }
+      resources {
+        cpu    = 500
+        memory = 512
+      }
+      template {
+        destination = "local/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.1.0, job kantree-docker: rendered by Nomad.
+# Secret values come from nomad (nomad/jobs/kantree-docker) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+default_language: "en"
+max_upload_mb: 100
+signup_enabled: false
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+database_url: {{ index . "database_url" | toJSON }}
+redis_url: {{ index . "redis_url" | toJSON }}
+secret_key: {{ index . "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/license.txt"
+        data        = "{{ with nomadVar \"nomad/jobs/kantree-docker\" }}{{ index . \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "scheduler" {
+    count = 1
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    disconnect {
+      stop_on_client_after = "10s"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel = 0
+    }
+    task "preflight" {
+      driver = "docker"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.1.0"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "scheduler" {
+      driver       = "docker"
+      kill_timeout = "10s"
+      config {
+        args     = ["supervise", "-key", "kantree/kantree-docker/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "--", "./platform", "run", "scheduler"]
+        command  = "/usr/local/bin/kantree-nomad"
+        image    = "registry.example.com/kantree:9.1.0"
+        work_dir = "/opt/kantree"
+        mount {
+          readonly = true
+          source   = "local/config-prod.yml"
+          target   = "/opt/kantree/config-prod.yml"
+          type     = "bind"
+        }
+        mount {
+          readonly = true
+          source   = "local/license.txt"
+          target   = "/opt/kantree/license.txt"
+          type     = "bind"
+        }
+      }
+      env {
+        CONSUL_HTTP_ADDR    = "$${attr.unique.network.ip-address}:8500"
+        KANTREE_CONFIG      = "/opt/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.1.0"
+      }
+      resources {
+        cpu    = 500
+        memory = 512
+      }
+      template {
+        destination = "local/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.1.0, job kantree-docker: rendered by Nomad.
+# Secret values come from nomad (nomad/jobs/kantree-docker) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+default_language: "en"
+max_upload_mb: 100
+signup_enabled: false
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+database_url: {{ index . "database_url" | toJSON }}
+redis_url: {{ index . "redis_url" | toJSON }}
+secret_key: {{ index . "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/license.txt"
+        data        = "{{ with nomadVar \"nomad/jobs/kantree-docker\" }}{{ index . \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ with index .ItemsMap "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}{{ end }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+  group "realtime" {
+    count          = 2
+    shutdown_delay = "5s"
+    restart {
+      interval = "5m"
+      attempts = 3
+      delay    = "10s"
+      mode     = "fail"
+    }
+    reschedule {
+      delay          = "30s"
+      delay_function = "exponential"
+      max_delay      = "10m"
+      unlimited      = true
+    }
+    update {
+      max_parallel      = 1
+      health_check      = "checks"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      canary            = 1
+      auto_revert       = true
+      auto_promote      = true
+    }
+    network {
+      port "http" {
+        to = 4000
+      }
+    }
+    service {
+      name        = "kantree-docker-realtime"
+      tags        = ["kantree", "process=realtime", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-realtime.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-docker-realtime.entrypoints=websecure", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.name=kantree_docker_push", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.samesite=lax"]
+      canary_tags = ["kantree", "process=realtime", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-realtime.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-docker-realtime.entrypoints=websecure", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.name=kantree_docker_push", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.samesite=lax", "canary"]
+      port        = "http"
+      provider    = "consul"
+      check {
+        name     = "kantree-docker-realtime-http"
+        type     = "http"
+        path     = "/health"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+    task "preflight" {
+      driver = "docker"
+      lifecycle {
+        hook = "prestart"
+      }
+      config {
+        args    = ["preflight", "-timeout", "5m", "-release", "9.1.0"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+    task "realtime" {
+      driver       = "docker"
+      kill_timeout = "30s"
+      config {
+        args     = ["run", "realtime"]
+        command  = "./platform"
+        image    = "registry.example.com/kantree:9.1.0"
+        ports    = ["http"]
+        work_dir = "/opt/kantree"
+        mount {
+          readonly = true
+          source   = "local/config-prod.yml"
+          target   = "/opt/kantree/config-prod.yml"
+          type     = "bind"
+        }
+        mount {
+          readonly = true
+          source   = "local/license.txt"
+          target   = "/opt/kantree/license.txt"
+          type     = "bind"
+        }
+      }
+      env {
+        BIND_ADDR           = "0.0.0.0"
+        KANTREE_CONFIG      = "/opt/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION     = "9.1.0"
+        PORT                = "$${NOMAD_PORT_http}"
+      }
+      resources {
+        cpu    = 500
+        memory = 512
+      }
+      template {
+        destination = "local/config-prod.yml"
+        data        = <<EOT
+# config-prod.yml for Kantree 9.1.0, job kantree-docker: rendered by Nomad.
+# Secret values come from nomad (nomad/jobs/kantree-docker) when the task starts.
+server_name: "kantree.example.com"
+web_port: 5000
+push_port: 4000
+default_language: "en"
+max_upload_mb: 100
+signup_enabled: false
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+database_url: {{ index . "database_url" | toJSON }}
+redis_url: {{ index . "redis_url" | toJSON }}
+secret_key: {{ index . "secret_key" | toJSON }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "local/license.txt"
+        data        = "{{ with nomadVar \"nomad/jobs/kantree-docker\" }}{{ index . \"license\" }}{{ end }}\n"
+        change_mode = "restart"
+        perms       = "0640"
+      }
+      template {
+        destination = "secrets/kantree.env"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/kantree-docker" -}}
+DATABASE_URL={{ index . "database_url" }}
+REDIS_URL={{ index . "redis_url" }}
+{{ end -}}
+EOT
+        change_mode = "restart"
+        perms       = "0600"
+        env         = true
+      }
+    }
+  }
+}
