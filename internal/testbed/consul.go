@@ -1,0 +1,171 @@
+package testbed
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// Consul is one Consul agent: a dev agent (StartConsul) or a member of a
+// ConsulCluster.
+type Consul struct {
+	*Process
+	HTTPAddr   string // "ip:port" of the HTTP API
+	Name       string // node name
+	IP         string // the agent's bind, client and advertise address
+	ServerAddr string // "ip:port" of the server RPC (raft) port; what /v1/status/leader returns
+	SerfAddr   string // "ip:port" of Serf LAN
+	Server     bool
+	DataDir    string
+}
+
+// consulAgent is the configuration of one agent to start.
+type consulAgent struct {
+	ip, name        string
+	dev, server     bool
+	bootstrapExpect int
+	join            []string // Serf LAN addresses
+	encrypt         string
+}
+
+// StartConsul starts a Consul dev agent (a single server, in memory) on
+// 127.0.0.1 and returns once it has elected itself leader and registered
+// its node. Restart gives an empty agent on the same ports.
+func StartConsul(t testing.TB) *Consul {
+	t.Helper()
+	c := newConsul(t, consulAgent{ip: "127.0.0.1", name: "dev-" + randomHex(t, 3), dev: true})
+	c.Process = startProcess(t, c.spec(t, consulAgent{dev: true}, c.devReady))
+	return c
+}
+
+// newConsul picks the agent's ports on its address.
+func newConsul(t testing.TB, a consulAgent) *Consul {
+	t.Helper()
+	ports := make([]int, 3)
+	for i := range ports {
+		p, err := freePortOn(a.ip)
+		if err != nil {
+			t.Fatalf("testbed: consul %s: %v", a.name, err)
+		}
+		ports[i] = p
+	}
+	return &Consul{
+		HTTPAddr: hostPort(a.ip, ports[0]), SerfAddr: hostPort(a.ip, ports[1]),
+		ServerAddr: hostPort(a.ip, ports[2]), Name: a.name, IP: a.ip,
+		Server: a.server || a.dev, DataDir: t.TempDir(),
+	}
+}
+
+// spec returns the command line of the agent.
+func (c *Consul) spec(t testing.TB, a consulAgent, ready func(context.Context) error) procSpec {
+	t.Helper()
+	_, http, _ := net.SplitHostPort(c.HTTPAddr)
+	_, serf, _ := net.SplitHostPort(c.SerfAddr)
+	_, server, _ := net.SplitHostPort(c.ServerAddr)
+	args := []string{"agent", "-node", c.Name, "-bind", c.IP, "-client", c.IP,
+		"-http-port", http, "-serf-lan-port", serf, "-server-port", server,
+		"-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1", "-serf-wan-port", "-1",
+		"-log-level", "warn", "-hcl", "disable_update_check = true"}
+	if a.dev {
+		args = append(args, "-dev")
+	} else {
+		args = append(args, "-data-dir", c.DataDir, "-hcl", clusterHCL)
+	}
+	if a.server {
+		args = append(args, "-server", "-bootstrap-expect", strconv.Itoa(a.bootstrapExpect))
+	}
+	for _, j := range a.join {
+		args = append(args, "-retry-join", j)
+	}
+	if a.encrypt != "" {
+		args = append(args, "-encrypt", a.encrypt)
+	}
+	dir := t.TempDir()
+	return procSpec{name: "consul-" + c.Name, path: Binary(t, "consul"), args: args,
+		dir: dir, logDir: dir, ready: ready}
+}
+
+// clusterHCL makes a test cluster elect leaders and notice lost members in
+// about a second instead of Consul's production timings.
+const clusterHCL = `performance { raft_multiplier = 1 }
+disable_host_node_id = true
+retry_interval = "200ms"
+gossip_lan {
+  gossip_interval = "100ms"
+  probe_interval  = "200ms"
+  probe_timeout   = "100ms"
+  suspicion_mult  = 3
+}`
+
+// Client returns a Consul API client for this agent.
+func (c *Consul) Client() *api.Client {
+	cl, err := api.NewClient(c.Config())
+	if err != nil {
+		panic(fmt.Sprintf("testbed: consul api client: %v", err)) // NewClient fails only on bad TLS config
+	}
+	return cl
+}
+
+// Config returns a Consul API configuration for this agent (no token).
+func (c *Consul) Config() *api.Config {
+	cfg := api.DefaultNonPooledConfig()
+	cfg.Address, cfg.Token, cfg.Scheme = c.HTTPAddr, "", "http"
+	return cfg
+}
+
+// leader asks this agent which server is the raft leader ("" when none).
+func (c *Consul) leader(ctx context.Context) (string, error) {
+	var leader string
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	_, err := c.Client().Raw().Query("/v1/status/leader", &leader, q)
+	if err != nil {
+		return "", fmt.Errorf("consul %s: status/leader: %w", c.Name, err)
+	}
+	return leader, nil
+}
+
+// devReady: a leader is elected and the agent's node is in the catalog.
+func (c *Consul) devReady(ctx context.Context) error {
+	l, err := c.leader(ctx)
+	if err != nil {
+		return err
+	}
+	if l == "" {
+		return fmt.Errorf("consul %s: no leader yet", c.Name)
+	}
+	n, _, err := c.Client().Catalog().Node(c.Name, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("consul %s: catalog node: %w", c.Name, err)
+	}
+	if n == nil || n.Node == nil {
+		return fmt.Errorf("consul %s: node not registered yet", c.Name)
+	}
+	return nil
+}
+
+// agentReady: the agent's HTTP API answers.
+func (c *Consul) agentReady(ctx context.Context) error {
+	_, err := c.Client().Agent().Self()
+	if err != nil {
+		return fmt.Errorf("consul %s: agent/self: %w", c.Name, err)
+	}
+	return ctx.Err()
+}
+
+func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }
+
+// gossipKey returns a random Serf encryption key, so that two test clusters
+// on the same machine can never gossip with each other.
+func gossipKey(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("testbed: random: %v", err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}

@@ -1,0 +1,15 @@
+package testbed_test
+
+import (
+	"testing"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+)
+
+func TestMain(m *testing.M) { testbed.Main(m) }
+
+// sharedPostgres is one PostgreSQL for the tests that only read or use
+// their own database.
+func sharedPostgres(t *testing.T) *testbed.Postgres {
+	return testbed.Shared(t, "postgres", testbed.StartPostgres)
+}
