@@ -209,7 +209,7 @@ func DiagSensitiveValue(name, ref string, rng hcl.Range) *hcl.Diagnostic {
 // DiagSecretLooking reports a config setting or env key whose name says it holds a secret.
 func DiagSecretLooking(what, key string, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Secret in "+what,
-		fmt.Sprintf("%q looks like a secret, and rendered files are not secret. Store it in Nomad Variables or Vault and name its key in the secrets block instead.", key))
+		fmt.Sprintf("%q looks like a secret, and rendered files are not secret. Keep it in Nomad Variables or Vault; tasks receive the database URL, Redis URL, license and secret key from there (see the secrets block), and nothing else from this file may carry a secret.", key))
 }
 
 // DiagCredentialsInURL reports a URL with a password in it.

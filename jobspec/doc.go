@@ -8,4 +8,147 @@
 // The package does no network I/O and imports nothing from Nomad, Consul,
 // PostgreSQL or Redis. The lock-timing rule (CheckLockTimings) lives here
 // because both render and the runtime supervisor enforce it.
+//
+// # The deployment file
+//
+// A kantree.hcl holds top-level attributes and blocks. Anything not listed
+// here is an error ("Unsupported argument ... Did you mean"). Durations are
+// Go duration strings ("500ms", "10s", "2m"). A value set to null counts as
+// not set.
+//
+//	job         = "kantree"      # string; Nomad job ID; the migration job is <job>-upgrade-db
+//	region      = "global"       # string; default: Nomad's
+//	datacenters = ["dc1"]        # list(string); default ["*"]
+//	namespace   = "default"      # string; default: Nomad's
+//	node_pool   = "default"      # string; default: Nomad's
+//
+// kantree (required, once): the release and how it reaches the nodes.
+//
+//	version     string, required: "major.minor[.patch][-pre]". From 9.0
+//	            (RealtimeSince) on, the push process is called "realtime".
+//	realtime    bool: override the naming rule for a release that differs.
+//	server_name string, required: Kantree's SERVER_NAME and nginx's server_name.
+//	root        string: PATH_TO_KANTREE_ROOT in the task; default
+//	            "local/kantree" (archive) or "/opt/kantree" (docker).
+//	archive { url (required), checksum ("sha256:<hex>"; md5/sha1/sha512 too),
+//	          driver ("exec", default, or "raw_exec") }
+//	docker  { image (required) }
+//	Exactly one of archive and docker.
+//
+// process "web" | "worker" | "scheduler" | "push" (or "realtime"), at most
+// one each. A kind without a block runs with its defaults, count 1, so the
+// smallest valid file has only a kantree block. Attributes:
+//
+//	count          number >= 1 (default 1). Not allowed on the scheduler:
+//	               its count is 1 + scheduler_lock.standbys.
+//	cpu            MHz >= 1 (web 500, worker 500, scheduler 200, push 300)
+//	memory         MB >= 10 (web 1024, worker 1024, scheduler 512, push 512)
+//	command        list(string) (default ["./platform", "run", <name>])
+//	kill_timeout   duration > 0 (scheduler 10s, others 30s); the scheduler's
+//	               must exceed scheduler_lock.kill_grace + 1s
+//	node_class     string: a constraint on ${node.class}
+//	distinct_hosts bool (default false)
+//	env            map(string): extra task environment. Names the job sets
+//	               itself (DATABASE_URL, REDIS_URL, PORT, KANTREE_*,
+//	               CONSUL_HTTP_TOKEN) and names that look like secrets
+//	               (PASSWORD, TOKEN, SECRET, ...) are refused.
+//	constraint { attribute, operator (default "="; Nomad's operators),
+//	             value (not needed for distinct_hosts, is_set, is_not_set) }
+//	spread     { attribute (required), weight 0..100 (default 50),
+//	             target "<value>" { percent = 0..100 } (sum <= 100) }
+//
+// web and push only (refused on worker and scheduler):
+//
+//	port           1..65535 (web 5000, push 4000); web and push must differ
+//	health_path    string starting with "/" (web "/health", push
+//	               "/socket.io/?EIO=4&transport=polling")
+//	check_interval duration > 0 (10s)
+//	check_timeout  duration > 0 (2s)
+//	shutdown_delay duration >= 0 (5s): time for the LB to drop an instance
+//
+// A process "push" block on a realtime release (or "realtime" on an older
+// one) is refused with a hint to rename it, so the file always says what
+// runs.
+//
+// worker_group "<name>": extra workers for named queues; the group is
+// named worker-<name> and runs ./platform run worker --queue Q for each of
+// its queues. The name is lower-case letters, digits and '-'. It takes the
+// worker attributes and blocks above plus:
+//
+//	queues  list(string), default [<name>]; a queue belongs to one group only
+//
+// secrets (once): where tasks read secret values at run time.
+//
+//	provider         "nomad" (Nomad Variables, default) or "vault"
+//	path             default "nomad/jobs/<job>" (nomad) or "secret/data/<job>" (vault, KV v2)
+//	vault_role       string, vault only
+//	database_url_key default "database_url"
+//	redis_url_key    default "redis_url"
+//	license_key      default "license"
+//	secret_key_key   default "secret_key"
+//
+// config (once): the non-secret part of config-prod.yml.
+//
+//	settings     map of strings, numbers or bools, written as extra keys.
+//	             Refused: database_url, redis_url, secret_key, server_name,
+//	             web_port, push_port (set elsewhere), names that look like
+//	             secrets, and URLs with a password.
+//	license_file default "license.txt", under root
+//
+// scheduler_lock (once): the Consul lock that keeps one scheduler running.
+//
+//	key        default "kantree/<job>/scheduler"
+//	ttl        session TTL, 10s..24h (default 10s)
+//	lock_delay 0 < d <= 60s (default 5s)
+//	kill_grace SIGTERM-to-SIGKILL grace for the scheduler (default 2s)
+//	check_ttl  TTL of the session's health check, below ttl (default 3s)
+//	standbys   hot standbys, >= 0 (default 0)
+//	The timings must pass CheckLockTimings: lock_delay - kill_grace - 1s
+//	>= 1s, kill_grace + 1s < ttl, and the scheduler's kill_timeout >
+//	kill_grace + 1s. The diagnostic points at the attribute at fault.
+//
+// load_balancer (once):
+//
+//	kind       "nginx" (default, via consul-template), "traefik" or "fabio"
+//	sticky     push stickiness: "cookie" (default) or "ip"; Traefik has
+//	           cookie only, Fabio has none (so sticky is refused with
+//	           fabio, and so is a push count above 1)
+//	listen     nginx's port, 1..65535 (default 80); nginx only
+//	entrypoint Traefik entrypoint (default "web"); traefik only
+//
+// kantree_nomad (once): where tasks find the kantree-nomad binary.
+//
+//	path      default "/usr/local/bin/kantree-nomad"
+//	url       fetched by an artifact block instead of path
+//	checksum  with url only
+//
+// # Variables
+//
+//	variable "name" {
+//	  type        = string   # a type expression; default: any
+//	  default     = "dc1"
+//	  description = "..."
+//	  sensitive   = false
+//	}
+//
+// used as var.name. Values come from, highest first: -var name=value
+// (repeatable; for a variable whose type is not string the value is parsed
+// as HCL, e.g. -var 'dcs=["a","b"]'), -var-file FILE (repeatable; later
+// files win; HCL or .json, name = value lines), the environment variable
+// KANTREE_NOMAD_VAR_<name>, the default. A variable with no value is an
+// error at its declaration; a -var for an undeclared variable is an error;
+// a var-file value for an undeclared variable is a warning, so that one
+// var file can serve several deployment files.
+//
+// The functions lower, upper, join, format, concat, replace, trimspace,
+// min and max are available. None reads files, the clock or the network.
+//
+// # Secrets
+//
+// Rendered files are not secret, so no secret may reach a Deployment. The
+// value of a variable declared sensitive carries a mark; using it anywhere
+// (even through a function) is an error pointing at the reference, and
+// the value is never printed (the CLI also shows source lines of the
+// deployment file only, never of var files). Secrets reach tasks at run
+// time from Nomad Variables or Vault, as named in the secrets block.
 package jobspec

@@ -144,8 +144,10 @@ func outputPath(dir, rel string) (string, error) {
 
 // mkdirs creates dir and its missing parents, recording each one it made.
 func mkdirs(dir string, made *[]string) error {
-	if _, err := os.Stat(dir); err == nil {
+	if info, err := os.Stat(dir); err == nil && info.IsDir() {
 		return nil
+	} else if err == nil {
+		return fmt.Errorf("create %s: a file of that name is in the way", dir)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
