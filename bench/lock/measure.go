@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// tool is one lock supervisor under test.
+type tool struct {
+	name      string
+	command   func(key, childDir string) *exec.Cmd
+	crashRuns int
+
+	handoffs, failovers []time.Duration
+	rss, rssTree        []int // peak RSS in kB: the supervisor, and with its helpers
+	overlap             time.Duration
+}
+
+func knTool(kn, addr, self string) *tool {
+	return &tool{name: "kantree-nomad supervise", command: func(key, childDir string) *exec.Cmd {
+		cmd := exec.Command(kn, "supervise", "-key", key, "-log-format", "json", "--", self, "child", childDir)
+		cmd.Env = append(os.Environ(), "CONSUL_HTTP_ADDR="+addr)
+		return cmd
+	}}
+}
+
+func consulLockTool(consul, addr, self string) *tool {
+	return &tool{name: "consul lock", command: func(key, childDir string) *exec.Cmd {
+		return exec.Command(consul, "lock", "-http-addr="+addr, key, self+" child "+childDir)
+	}}
+}
+
+// sup is one running supervisor.
+type sup struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startSup(tl *tool, key, childDir, logDir string) (*sup, error) {
+	cmd := tl.command(key, childDir)
+	log, err := os.CreateTemp(logDir, "sup-*.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", tl.name, err)
+	}
+	s := &sup{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); log.Close(); close(s.done) }()
+	return s, nil
+}
+
+// measure runs the handoffs, then the crash failovers, for one tool.
+func measure(ctx context.Context, tl *tool, dir string, handoffs int, stderr io.Writer) error {
+	childDir, err := os.MkdirTemp(dir, "children-")
+	if err != nil {
+		return err
+	}
+	key := "bench/" + strings.ReplaceAll(tl.name, " ", "-")
+	holder, err := startSup(tl, key, childDir, dir)
+	if err != nil {
+		return err
+	}
+	if _, err := waitNewChild(ctx, childDir, nil, 30*time.Second); err != nil {
+		return err
+	}
+	for i := 0; i < handoffs+tl.crashRuns; i++ {
+		standby, err := startSup(tl, key, childDir, dir)
+		if err != nil {
+			return err
+		}
+		time.Sleep(time.Second) // the standby is waiting on the key
+		crash := i >= handoffs
+		if err := step(ctx, tl, holder, childDir, crash); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s: %d/%d done\n", tl.name, i+1, handoffs+tl.crashRuns)
+		holder = standby
+	}
+	tl.rss = append(tl.rss, peakRSS(holder.cmd.Process.Pid))
+	_ = holder.cmd.Process.Signal(syscall.SIGTERM)
+	<-holder.done
+	runs, err := readRuns(childDir)
+	tl.overlap = overlap(runs)
+	return err
+}
+
+// step ends the holder (SIGTERM, or SIGKILL to it and its children) and
+// records how long the standby's child took to start.
+func step(ctx context.Context, tl *tool, holder *sup, childDir string, crash bool) error {
+	pid := holder.cmd.Process.Pid
+	before, _ := readRuns(childDir)
+	tl.rss = append(tl.rss, peakRSS(pid))
+	tree := append([]int{pid}, descendants(pid)...)
+	tl.rssTree = append(tl.rssTree, treeRSS(tree, childDir))
+	sent := time.Now()
+	if crash {
+		for _, p := range tree {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	} else {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+	next, err := waitNewChild(ctx, childDir, before, 120*time.Second)
+	if err != nil {
+		return err
+	}
+	<-holder.done
+	if crash {
+		tl.failovers = append(tl.failovers, next.start.Sub(sent))
+		return nil
+	}
+	runs, _ := readRuns(childDir)
+	prev := latestBefore(runs, next)
+	tl.handoffs = append(tl.handoffs, next.start.Sub(prev.end))
+	return nil
+}
+
+// peakRSS is VmHWM of pid in kB, or 0.
+func peakRSS(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return 0
+}
+
+// treeRSS sums the peak RSS of the supervisor's processes, leaving out the
+// child (the measured command) and the shells consul lock starts.
+func treeRSS(pids []int, childDir string) int {
+	sum := 0
+	for _, p := range pids {
+		if _, err := os.Stat(filepath.Join(childDir, strconv.Itoa(p))); err == nil {
+			continue
+		}
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); strings.TrimSpace(string(comm)) == "sh" {
+			continue
+		}
+		sum += peakRSS(p)
+	}
+	return sum
+}
+
+// descendants lists the processes below pid, from /proc.
+func descendants(pid int) []int {
+	parent := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 1 {
+			pp, _ := strconv.Atoi(fields[1])
+			parent[pp] = append(parent[pp], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		kids := parent[queue[0]]
+		queue = append(queue[1:], kids...)
+		out = append(out, kids...)
+	}
+	return out
+}
+
+// childRun is one child's life as it recorded it.
+type childRun struct {
+	pid        int
+	start, end time.Time // end: the stop record, else the last heartbeat
+}
+
+func readRuns(dir string) ([]childRun, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var runs []childRun
+	for _, e := range ents {
+		pid, _ := strconv.Atoi(e.Name())
+		r, ok := readRun(filepath.Join(dir, e.Name()))
+		if ok {
+			r.pid = pid
+			runs = append(runs, r)
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].start.Before(runs[j].start) })
+	return runs, nil
+}
+
+func readRun(path string) (childRun, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return childRun{}, false
+	}
+	defer f.Close()
+	var r childRun
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		word, v, _ := strings.Cut(sc.Text(), " ")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		t := time.Unix(0, n)
+		if word == "start" {
+			r.start = t
+		}
+		r.end = t
+	}
+	return r, !r.start.IsZero()
+}
+
+// waitNewChild waits for a child that is not in before.
+func waitNewChild(ctx context.Context, dir string, before []childRun, d time.Duration) (childRun, error) {
+	known := map[int]bool{}
+	for _, r := range before {
+		known[r.pid] = true
+	}
+	var found childRun
+	ok := waitFor(ctx, d, func() bool {
+		runs, _ := readRuns(dir)
+		for _, r := range runs {
+			if !known[r.pid] {
+				found = r
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		return childRun{}, fmt.Errorf("no new child started within %s", d)
+	}
+	return found, nil
+}
+
+// latestBefore is the run that started last before next.
+func latestBefore(runs []childRun, next childRun) childRun {
+	var prev childRun
+	for _, r := range runs {
+		if r.pid != next.pid && r.start.Before(next.start) {
+			prev = r
+		}
+	}
+	return prev
+}
+
+// overlap is the total time during which two children ran at once.
+func overlap(runs []childRun) time.Duration {
+	var total time.Duration
+	for i := range runs {
+		for j := i + 1; j < len(runs); j++ {
+			lo := maxTime(runs[i].start, runs[j].start)
+			hi := minTime(runs[i].end, runs[j].end)
+			if hi.After(lo) {
+				total += hi.Sub(lo)
+			}
+		}
+	}
+	return total
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
