@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -210,25 +211,40 @@ func (p *plan) env(proc *jobspec.Process) map[string]string {
 }
 
 // formatDuration writes d the short way Nomad and Go both parse: "90s" as
-// "1m30s", "5m0s" as "5m".
+// "1m30s", "5m0s" as "5m", 1500ms as "1.5s", 250ms as "250ms".
 func formatDuration(d time.Duration) string {
 	if d == 0 {
 		return "0s"
 	}
-	var b strings.Builder
+	sign := ""
 	if d < 0 {
-		b.WriteByte('-')
-		d = -d
+		sign, d = "-", -d
 	}
-	units := []struct {
-		suffix string
-		size   time.Duration
-	}{{"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", time.Nanosecond}}
-	for _, u := range units {
-		if n := d / u.size; n > 0 {
-			b.WriteString(strconv.FormatInt(int64(n), 10) + u.suffix)
-			d -= n * u.size
+	if d < time.Second {
+		for _, u := range []struct {
+			suffix string
+			size   time.Duration
+		}{{"ms", time.Millisecond}, {"us", time.Microsecond}} {
+			if d >= u.size && d%u.size == 0 {
+				return sign + strconv.FormatInt(int64(d/u.size), 10) + u.suffix
+			}
 		}
+		return sign + strconv.FormatInt(int64(d), 10) + "ns"
+	}
+	var b strings.Builder
+	b.WriteString(sign)
+	if h := d / time.Hour; h > 0 {
+		b.WriteString(strconv.FormatInt(int64(h), 10) + "h")
+	}
+	if m := d % time.Hour / time.Minute; m > 0 {
+		b.WriteString(strconv.FormatInt(int64(m), 10) + "m")
+	}
+	if rest := d % time.Minute; rest > 0 {
+		b.WriteString(strconv.FormatInt(int64(rest/time.Second), 10))
+		if frac := rest % time.Second; frac > 0 {
+			b.WriteString("." + strings.TrimRight(fmt.Sprintf("%09d", int64(frac)), "0"))
+		}
+		b.WriteString("s")
 	}
 	return b.String()
 }
