@@ -35,9 +35,10 @@ func functions() map[string]function.Function {
 // attribute is absent, null, unknown (an unset variable, already reported)
 // or invalid, and reports whether it stored a value.
 type decoder struct {
-	ctx   *hcl.EvalContext
-	file  hcl.Range // the whole deployment file
-	diags hcl.Diagnostics
+	ctx    *hcl.EvalContext
+	file   hcl.Range            // the whole deployment file
+	ranges map[string]hcl.Range // Deployment.Ranges, filled as attributes are read
+	diags  hcl.Diagnostics
 }
 
 func (d *decoder) add(diags ...*hcl.Diagnostic) {
@@ -49,12 +50,19 @@ func (d *decoder) add(diags ...*hcl.Diagnostic) {
 type attrs struct {
 	d     *decoder
 	m     hcl.Attributes
-	block string
+	block string // for messages: `process "web"`
+	path  string // for Deployment.Ranges: "process.web"
 	rng   hcl.Range
 }
 
 func (d *decoder) attrs(c *hcl.BodyContent, block string, rng hcl.Range) attrs {
-	return attrs{d: d, m: c.Attributes, block: block, rng: rng}
+	return attrs{d: d, m: c.Attributes, block: block, path: block, rng: rng}
+}
+
+// under sets the path under which the attributes' ranges are recorded.
+func (a attrs) under(path string) attrs {
+	a.path = path
+	return a
 }
 
 // rangeOf is the range of the named attribute's value, or the block's range.
@@ -75,6 +83,9 @@ func (a attrs) value(name string, t cty.Type) (cty.Value, bool) {
 	attr, ok := a.m[name]
 	if !ok {
 		return cty.NilVal, false
+	}
+	if a.d.ranges != nil {
+		a.d.ranges[strings.TrimPrefix(a.path+"."+name, ".")] = attr.Expr.Range()
 	}
 	val, diags := attr.Expr.Value(a.d.ctx)
 	a.d.add(diags...)

@@ -34,6 +34,13 @@ type Deployment struct {
 	Binary Binary
 
 	DefRange hcl.Range // the whole file, for diagnostics about the file as a whole
+
+	// Ranges holds the source range of the value of every attribute the
+	// file sets, by path: "job", "kantree.version", "kantree.archive.url",
+	// "process.web.cpu", "worker_group.low.queues",
+	// "process.web.spread.0.target.dc1.percent", "scheduler_lock.ttl"...
+	// Defaulted values have no entry.
+	Ranges map[string]hcl.Range
 }
 
 // Kantree says which Kantree release runs and how it reaches the nodes.

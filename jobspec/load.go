@@ -46,7 +46,7 @@ func Parse(filename string, src []byte, opts LoadOptions) (*Deployment, map[stri
 	diags = append(diags, vd...)
 	values, rd := resolveVariables(p, vars, opts)
 	diags = append(diags, rd...)
-	d := &decoder{file: fileRange(filename, src), ctx: &hcl.EvalContext{
+	d := &decoder{file: fileRange(filename, src), ranges: map[string]hcl.Range{}, ctx: &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": values},
 		Functions: functions(),
 	}}
@@ -106,7 +106,8 @@ var (
 // order (the kantree block decides process naming).
 func (d *decoder) deployment(c *hcl.BodyContent, file hcl.Range) *Deployment {
 	dep := &Deployment{Job: DefaultJob, Datacenters: []string{"*"}, DefRange: file}
-	a := d.attrs(c, "top-level", fileStart(file))
+	dep.Ranges = d.ranges
+	a := d.attrs(c, "top-level", fileStart(file)).under("")
 	a.matches("job", &dep.Job, jobNameRE, "job name", "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 128 characters")
 	a.str("region", &dep.Region)
 	a.str("namespace", &dep.Namespace)

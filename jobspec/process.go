@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -98,7 +99,8 @@ func newProcess(kind, name string, file hcl.Range) *Process {
 func (d *decoder) processBody(p *Process, b *hcl.Block, schema *hcl.BodySchema) attrs {
 	p.Range, p.CountRange, p.PortRange, p.KillTimeoutRange = b.DefRange, b.DefRange, b.DefRange, b.DefRange
 	c := d.content(b, schema)
-	a := d.attrs(c, b.Type+" \""+b.Labels[0]+"\"", b.DefRange)
+	path := b.Type + "." + b.Labels[0]
+	a := d.attrs(c, b.Type+" \""+b.Labels[0]+"\"", b.DefRange).under(path)
 	if p.Kind == "scheduler" && a.has("count") {
 		d.add(DiagSchedulerCount(a.rangeOf("count")))
 	} else if a.integer("count", &p.Count, 1, 0) {
@@ -117,10 +119,10 @@ func (d *decoder) processBody(p *Process, b *hcl.Block, schema *hcl.BodySchema) 
 	a.boolean("distinct_hosts", &p.DistinctHosts)
 	d.env(p, a)
 	for _, cb := range c.Blocks.OfType("constraint") {
-		d.constraint(p, cb)
+		d.constraint(p, cb, fmt.Sprintf("%s.constraint.%d", path, len(p.Constraints)))
 	}
 	for _, sb := range c.Blocks.OfType("spread") {
-		d.spread(p, sb)
+		d.spread(p, sb, fmt.Sprintf("%s.spread.%d", path, len(p.Spreads)))
 	}
 	return a
 }
@@ -221,8 +223,8 @@ var constraintOperators = []string{"=", "!=", ">", ">=", "<", "<=", "distinct_ho
 	"regexp", "set_contains", "set_contains_all", "set_contains_any", "version", "semver", "is_set", "is_not_set"}
 
 // constraint decodes one constraint block.
-func (d *decoder) constraint(p *Process, b *hcl.Block) {
-	a := d.attrs(d.content(b, constraintSchema), "constraint", b.DefRange)
+func (d *decoder) constraint(p *Process, b *hcl.Block, path string) {
+	a := d.attrs(d.content(b, constraintSchema), "constraint", b.DefRange).under(path)
 	c := Constraint{Operator: "="}
 	a.oneOf("operator", &c.Operator, constraintOperators...)
 	if c.Operator != "distinct_hosts" {
@@ -240,9 +242,9 @@ func (d *decoder) constraint(p *Process, b *hcl.Block) {
 }
 
 // spread decodes one spread block with its targets.
-func (d *decoder) spread(p *Process, b *hcl.Block) {
+func (d *decoder) spread(p *Process, b *hcl.Block, path string) {
 	c := d.content(b, spreadSchema)
-	a := d.attrs(c, "spread", b.DefRange)
+	a := d.attrs(c, "spread", b.DefRange).under(path)
 	s := Spread{Weight: DefaultSpreadWeight, Targets: map[string]int{}}
 	a.required("attribute", &s.Attribute)
 	a.integer("weight", &s.Weight, 0, 100)
@@ -254,7 +256,7 @@ func (d *decoder) spread(p *Process, b *hcl.Block) {
 			continue
 		}
 		seen[tb.Labels[0]] = tb.DefRange
-		ta := d.attrs(d.content(tb, targetSchema), "target", tb.DefRange)
+		ta := d.attrs(d.content(tb, targetSchema), "target", tb.DefRange).under(path + ".target." + tb.Labels[0])
 		pct := 0
 		if ta.has("percent") {
 			ta.integer("percent", &pct, 0, 100)

@@ -55,7 +55,7 @@ func (d *decoder) kantree(dep *Deployment, b *hcl.Block, file hcl.Range) {
 
 func (d *decoder) archive(b *hcl.Block) *Archive {
 	ar := &Archive{Driver: DefaultDriver, Range: b.DefRange}
-	a := d.attrs(d.content(b, archiveSchema), "archive", b.DefRange)
+	a := d.attrs(d.content(b, archiveSchema), "archive", b.DefRange).under("kantree.archive")
 	if a.required("url", &ar.URL) {
 		d.noCredentials("url", ar.URL, a.rangeOf("url"))
 	}
@@ -66,7 +66,7 @@ func (d *decoder) archive(b *hcl.Block) *Archive {
 
 func (d *decoder) docker(b *hcl.Block) *Docker {
 	dk := &Docker{Range: b.DefRange}
-	a := d.attrs(d.content(b, dockerSchema), "docker", b.DefRange)
+	a := d.attrs(d.content(b, dockerSchema), "docker", b.DefRange).under("kantree.docker")
 	a.required("image", &dk.Image)
 	return dk
 }
