@@ -29,7 +29,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("init", "[-force] [FILE]", stderr)
 	force := fs.Bool("force", false, "replace FILE if it exists")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	file := "kantree.hcl"
 	switch fs.NArg() {

@@ -56,16 +56,22 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 // false, the command must return code.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (file string, code int, ok bool) {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return "", 0, false
-		}
-		return "", 2, false
+		return "", flagExit(err), false
 	}
 	if fs.NArg() != 1 {
 		printError(stderr, &usageError{fs.Name(), fmt.Sprintf("expected one deployment file, got %d arguments", fs.NArg())})
 		return "", 2, false
 	}
 	return fs.Arg(0), 0, true
+}
+
+// flagExit is the exit code after a flag parsing error: 0 for -help, 2
+// for a usage mistake (the flag package has printed it).
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 // repeated is a flag that may be given several times.

@@ -14,7 +14,7 @@ var version = "dev"
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("version", "", stderr)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() != 0 {
 		printError(stderr, &usageError{"version", "takes no arguments"})
