@@ -1,0 +1,188 @@
+package migrate_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+)
+
+func TestFiveConcurrentMigratesRunTheUpgradeOnce(t *testing.T) {
+	dbURL := sharedPostgres(t).CreateDatabase(t)
+	const n, seconds = 5, 3
+	testbed.BuildKantreeNomad(t) // not timed
+	start := time.Now()
+	procs := make([]*proc, n)
+	for i := range procs {
+		procs[i] = startMigrate(t, dbURL, "8.4.1", upgradeEnv(dbURL, seconds))
+	}
+	applied, skipped := 0, 0
+	for i, p := range procs {
+		if code := p.wait(t, 60*time.Second); code != 0 {
+			t.Fatalf("migrate %d: exit %d, want 0:\n%s", i, code, p.out.String())
+		}
+		switch {
+		case strings.Contains(p.out.String(), "migrate: release 8.4.1 applied"):
+			applied++
+		case strings.Contains(p.out.String(), "already applied"):
+			skipped++
+		}
+	}
+	total := time.Since(start)
+	if runs := upgradeRuns(t, dbURL); runs != 1 || applied != 1 || skipped != n-1 {
+		t.Fatalf("stand-in recorded %d runs, %d applied, %d skipped; want 1, 1, %d", runs, applied, skipped, n-1)
+	}
+	entries := ledger(t, dbURL, "8.4.1")
+	if statuses(entries) != "succeeded" {
+		t.Fatalf("ledger %s, want one succeeded attempt", statuses(entries))
+	}
+	// The others waited for the lock: none exited before the upgrade finished.
+	var lastExit time.Duration
+	for i, p := range procs {
+		if p.ended.Before(*entries[0].Finished) {
+			t.Errorf("migrate %d exited at %v, before the upgrade finished at %v", i, p.ended, *entries[0].Finished)
+		}
+		lastExit = max(lastExit, p.ended.Sub(*entries[0].Finished))
+	}
+	t.Logf("figure: %d concurrent migrates with a %ds upgrade_db all exited after %v; the last %v after the upgrade finished",
+		n, seconds, total.Round(time.Millisecond), lastExit.Round(time.Millisecond))
+}
+
+func TestSIGKILLedMigrateIsInterruptedAndTheNextRunsAgain(t *testing.T) {
+	dbURL := sharedPostgres(t).CreateDatabase(t)
+	first := startMigrate(t, dbURL, "9.0.0", upgradeEnv(dbURL, 60))
+	waitFor(t, 20*time.Second, "the first attempt to run", func() bool {
+		return statuses(ledger(t, dbURL, "9.0.0")) == "running"
+	})
+	upgrade := childOf(t, first.cmd.Process.Pid)
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.wait(t, 10*time.Second)
+	killed := time.Now()
+	waitFor(t, 10*time.Second, fmt.Sprintf("upgrade_db pid %d to die with its migrate", upgrade), func() bool {
+		return !alive(upgrade)
+	})
+
+	second := startMigrate(t, dbURL, "9.0.0", upgradeEnv(dbURL, 1))
+	if code := second.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("second migrate: exit %d:\n%s", code, second.out.String())
+	}
+	entries := ledger(t, dbURL, "9.0.0")
+	if got := statuses(entries); got != "interrupted,succeeded" {
+		t.Fatalf("ledger %s, want interrupted,succeeded", got)
+	}
+	if entries[0].Attempt != 1 || entries[1].Attempt != 2 {
+		t.Errorf("attempts %d, %d; want 1, 2", entries[0].Attempt, entries[1].Attempt)
+	}
+	if runs := upgradeRuns(t, dbURL); runs != 2 {
+		t.Errorf("stand-in recorded %d runs, want 2", runs)
+	}
+	t.Logf("figure: the next migrate finished %v after the SIGKILL (lock freed when PostgreSQL dropped the session)",
+		second.ended.Sub(killed).Round(time.Millisecond))
+}
+
+func TestFailedUpgradeIsRecordedAndRetried(t *testing.T) {
+	dbURL := sharedPostgres(t).CreateDatabase(t)
+	// upgrade_db gets a DATABASE_URL it cannot use; migrate's own -postgres is right.
+	bad := startMigrate(t, dbURL, "9.1.0", upgradeEnv(strings.Replace(dbURL, "/test_", "/nosuch_", 1), 0),
+		"-postgres", dbURL)
+	if code := bad.wait(t, 60*time.Second); code == 0 {
+		t.Fatalf("failing upgrade: exit 0, want non-zero:\n%s", bad.out.String())
+	}
+	if !strings.Contains(bad.out.String(), "recorded as failed") || !strings.Contains(bad.out.String(), "kantree-nomad: hint:") {
+		t.Errorf("output lacks the failure and a hint:\n%s", bad.out.String())
+	}
+	retry := startMigrate(t, dbURL, "9.1.0", upgradeEnv(dbURL, 0))
+	if code := retry.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("retry: exit %d:\n%s", code, retry.out.String())
+	}
+	entries := ledger(t, dbURL, "9.1.0")
+	if got := statuses(entries); got != "failed,succeeded" || entries[0].ExitCode == nil || *entries[0].ExitCode == 0 {
+		t.Fatalf("ledger %s (first exit code %v), want failed (non-zero), succeeded", got, entries[0].ExitCode)
+	}
+}
+
+func TestSIGTERMStopsTheUpgradeAndRecordsKilled(t *testing.T) {
+	dbURL := sharedPostgres(t).CreateDatabase(t)
+	p := startMigrate(t, dbURL, "9.2.0", upgradeEnv(dbURL, 60), "-kill-grace", "2s")
+	waitFor(t, 20*time.Second, "the attempt to run", func() bool {
+		return statuses(ledger(t, dbURL, "9.2.0")) == "running"
+	})
+	upgrade := childOf(t, p.cmd.Process.Pid)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 20*time.Second); code == 0 {
+		t.Fatalf("exit 0 after SIGTERM, want non-zero:\n%s", p.out.String())
+	}
+	if alive(upgrade) {
+		t.Errorf("upgrade_db pid %d survived its migrate's SIGTERM", upgrade)
+	}
+	if got := statuses(ledger(t, dbURL, "9.2.0")); got != "killed" {
+		t.Fatalf("ledger %s, want killed:\n%s", got, p.out.String())
+	}
+}
+
+func TestLostLockConnectionStopsTheUpgrade(t *testing.T) {
+	pg := sharedPostgres(t)
+	dbURL := pg.CreateDatabase(t)
+	p := startMigrate(t, dbURL, "9.3.0", upgradeEnv(dbURL, 60), "-kill-grace", "2s")
+	waitFor(t, 20*time.Second, "the attempt to run", func() bool {
+		return statuses(ledger(t, dbURL, "9.3.0")) == "running"
+	})
+	upgrade := childOf(t, p.cmd.Process.Pid)
+	terminateBackend(t, dbURL, ledger(t, dbURL, "9.3.0")[0].BackendPID)
+	if code := p.wait(t, 20*time.Second); code == 0 {
+		t.Fatalf("exit 0 after losing the lock connection, want non-zero:\n%s", p.out.String())
+	}
+	if alive(upgrade) || !strings.Contains(p.out.String(), "lock connection was lost") {
+		t.Fatalf("upgrade_db alive=%v; output:\n%s", alive(upgrade), p.out.String())
+	}
+	next := startMigrate(t, dbURL, "9.3.0", upgradeEnv(dbURL, 0))
+	if code := next.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("next migrate: exit %d:\n%s", code, next.out.String())
+	}
+	if got := statuses(ledger(t, dbURL, "9.3.0")); got != "interrupted,succeeded" {
+		t.Fatalf("ledger %s, want interrupted,succeeded", got)
+	}
+}
+
+// childOf returns the pid of the one child process of pid.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	var found int
+	waitFor(t, 10*time.Second, fmt.Sprintf("a child of pid %d", pid), func() bool {
+		paths, _ := filepath.Glob("/proc/[0-9]*/stat")
+		for _, path := range paths {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...: comm may hold spaces, so cut after ')'.
+			fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+			if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+				found, _ = strconv.Atoi(filepath.Base(filepath.Dir(path)))
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
