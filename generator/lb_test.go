@@ -1,0 +1,234 @@
+package generator_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+
+	"github.com/kantree-nomad/kantree-nomad/generator"
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
+)
+
+// lbHost is a load-balancer host in a temporary directory: the generated
+// consul-template configuration, pointed at a test Consul and at files in
+// the directory, and an nginx main configuration that includes the site.
+type lbHost struct {
+	dir, ctConfig, site, nginxConf string
+	nginx, consulTemplate         string
+}
+
+func newLBHost(t *testing.T, c *testbed.Consul, files []generator.File) *lbHost {
+	t.Helper()
+	h := &lbHost{dir: t.TempDir(), nginx: testbed.Binary(t, "nginx"), consulTemplate: testbed.Binary(t, "consul-template")}
+	h.site, h.nginxConf, h.ctConfig = filepath.Join(h.dir, "kantree.conf"), filepath.Join(h.dir, "nginx.conf"), filepath.Join(h.dir, "consul-template.hcl")
+	ctmpl := filepath.Join(h.dir, "nginx.conf.ctmpl")
+	write(t, ctmpl, fileData(t, files, "lb/nginx.conf.ctmpl"))
+	for _, sub := range []string{"tmp", "logs"} {
+		if err := os.MkdirAll(filepath.Join(h.dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, h.nginxConf, []byte(fmt.Sprintf("pid %[1]s/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n"+
+		"  client_body_temp_path %[1]s/tmp/body;\n  proxy_temp_path %[1]s/tmp/proxy;\n  fastcgi_temp_path %[1]s/tmp/fastcgi;\n"+
+		"  uwsgi_temp_path %[1]s/tmp/uwsgi;\n  scgi_temp_path %[1]s/tmp/scgi;\n  include %[2]s;\n}\n", h.dir, h.site)))
+	cfg := string(fileData(t, files, "lb/consul-template.hcl"))
+	nginxArgs := fmt.Sprintf("-p %s/ -e %s/logs/error.log -c %s", h.dir, h.dir, h.nginxConf)
+	cfg = replaceOnce(t, cfg, `address = "127.0.0.1:8500"`, fmt.Sprintf("address = %q", c.HTTPAddr))
+	cfg = replaceOnce(t, cfg, `"/etc/consul-template.d/kantree/nginx.conf.ctmpl"`, fmt.Sprintf("%q", ctmpl))
+	cfg = replaceOnce(t, cfg, `"/etc/nginx/conf.d/kantree.conf"`, fmt.Sprintf("%q", h.site))
+	cfg = replaceOnce(t, cfg, "nginx -t -q &&", h.nginx+" -t -q "+nginxArgs+" &&")
+	cfg = replaceOnce(t, cfg, "nginx -s reload ||", h.nginx+" -s reload "+nginxArgs+" ||")
+	write(t, h.ctConfig, []byte(cfg))
+	return h
+}
+
+// render runs consul-template once with the generated configuration:
+// render the site, then the guarded test-and-reload command. No nginx runs
+// here, so the reload fails; consul-template must still exit 0.
+func (h *lbHost) render(t *testing.T) (site, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.consulTemplate, "-config", h.ctConfig, "-once")
+	var errBuf strings.Builder
+	cmd.Stdout, cmd.Stderr = &errBuf, &errBuf
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("consul-template -once: %v\n%s", err, errBuf.String())
+	}
+	data, err := os.ReadFile(h.site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data), errBuf.String()
+}
+
+// nginxTest runs nginx -t on the main configuration including the site.
+func (h *lbHost) nginxTest() (string, error) {
+	out, err := exec.Command(h.nginx, "-t", "-p", h.dir+"/", "-e", h.dir+"/logs/error.log", "-c", h.nginxConf).CombinedOutput()
+	return string(out), err
+}
+
+func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
+	c := testbed.StartConsul(t)
+	cl := c.Client()
+	web := []int{testbed.FreePort(t), testbed.FreePort(t)}
+	push := []int{testbed.FreePort(t), testbed.FreePort(t)}
+	register(t, cl, "kantree-web", web[0], "passing")
+	register(t, cl, "kantree-web", web[1], "passing")
+	register(t, cl, "kantree-web", 1, "critical") // must not be routed to
+	register(t, cl, "kantree-push", push[0], "passing")
+	register(t, cl, "kantree-push", push[1], "passing")
+
+	for _, sticky := range []string{"cookie", "ip"} {
+		t.Run(sticky, func(t *testing.T) {
+			h := newLBHost(t, c, renderBasic(t, sticky, testbed.FreePort(t)))
+			site, stderr := h.render(t)
+			if !strings.Contains(stderr, "kantree-nomad: nginx -t or reload failed") {
+				t.Errorf("the reload of a stopped nginx did not go through the guard; consul-template said:\n%s", stderr)
+			}
+			checkUpstream(t, site, "app", web)
+			checkUpstream(t, site, "push", push)
+			hash := map[string]string{"cookie": "hash $kantree_push_key consistent;", "ip": "hash $remote_addr consistent;"}[sticky]
+			if !strings.Contains(site, hash) {
+				t.Errorf("no %q in\n%s", hash, site)
+			}
+			if out, err := h.nginxTest(); err != nil {
+				t.Fatalf("nginx -t: %v\n%s\n%s", err, out, site)
+			}
+		})
+	}
+
+	t.Run("no healthy instance", func(t *testing.T) {
+		deregisterAll(t, cl, "kantree-web")
+		h := newLBHost(t, c, renderBasic(t, "cookie", testbed.FreePort(t)))
+		site, _ := h.render(t)
+		if got := upstreamServers(site, "app"); len(got) != 1 || got[0] != "127.0.0.1:65535 down" {
+			t.Errorf("upstream app = %q, want only the placeholder", got)
+		}
+		if out, err := h.nginxTest(); err != nil {
+			t.Fatalf("nginx -t with the placeholder: %v\n%s\n%s", err, out, site)
+		}
+	})
+
+	t.Run("failing nginx -t keeps consul-template up", func(t *testing.T) {
+		h := newLBHost(t, c, renderBasic(t, "cookie", testbed.FreePort(t)))
+		write(t, h.nginxConf, []byte("events {}\nhttp { this_is_not_a_directive on; }\n"))
+		_, stderr := h.render(t) // fails the test if consul-template exits non-zero
+		if !strings.Contains(stderr, "this_is_not_a_directive") {
+			t.Errorf("nginx -t did not run on the broken configuration; consul-template said:\n%s", stderr)
+		}
+	})
+}
+
+func renderBasic(t *testing.T, sticky string, listen int) []generator.File {
+	t.Helper()
+	d, _, diags := jobspec.Load("../examples/basic/kantree.hcl", jobspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	d.LB.Sticky, d.LB.Listen = sticky, listen
+	b, err := generator.Generate(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := b.Render("hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func register(t *testing.T, cl *consul.Client, name string, port int, status string) {
+	t.Helper()
+	err := cl.Agent().ServiceRegister(&consul.AgentServiceRegistration{
+		ID: fmt.Sprintf("%s-%d", name, port), Name: name, Address: "127.0.0.1", Port: port,
+		Check: &consul.AgentServiceCheck{TTL: "1h", Status: status},
+	})
+	if err != nil {
+		t.Fatalf("register %s: %v", name, err)
+	}
+}
+
+func deregisterAll(t *testing.T, cl *consul.Client, name string) {
+	t.Helper()
+	services, err := cl.Agent().Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, s := range services {
+		if s.Service == name {
+			if err := cl.Agent().ServiceDeregister(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+var serverLine = regexp.MustCompile(`(?m)^\s*server (\S+)( down)?`)
+
+// upstreamServers lists the servers of one upstream block of the site.
+func upstreamServers(site, name string) []string {
+	start := strings.Index(site, "upstream "+name+" {")
+	if start < 0 {
+		return nil
+	}
+	block := site[start : start+strings.Index(site[start:], "}")]
+	var out []string
+	for _, m := range serverLine.FindAllStringSubmatch(block, -1) {
+		out = append(out, m[1]+m[2])
+	}
+	return out
+}
+
+func checkUpstream(t *testing.T, site, name string, ports []int) {
+	t.Helper()
+	got := upstreamServers(site, name)
+	for i := range got {
+		got[i] = strings.Fields(got[i])[0]
+	}
+	var want []string
+	for _, p := range ports {
+		want = append(want, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("upstream %s servers = %q, want %q\n%s", name, got, want, site)
+	}
+}
+
+func fileData(t *testing.T, files []generator.File, path string) []byte {
+	t.Helper()
+	for _, f := range files {
+		if f.Path == path {
+			return f.Data
+		}
+	}
+	t.Fatalf("no rendered file %s", path)
+	return nil
+}
+
+func write(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replaceOnce(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if strings.Count(s, old) != 1 {
+		t.Fatalf("expected %q once in the generated consul-template configuration:\n%s", old, s)
+	}
+	return strings.Replace(s, old, new, 1)
+}
