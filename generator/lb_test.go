@@ -24,7 +24,7 @@ import (
 // the directory, and an nginx main configuration that includes the site.
 type lbHost struct {
 	dir, ctConfig, site, nginxConf string
-	nginx, consulTemplate         string
+	nginx, consulTemplate          string
 }
 
 func newLBHost(t *testing.T, c *testbed.Consul, files []generator.File) *lbHost {
