@@ -98,10 +98,6 @@ func (p *plan) upgradeJobName() string { return p.d.Job + "-upgrade-db" }
 // serviceName is the Consul service of a process group.
 func (p *plan) serviceName(proc *jobspec.Process) string { return p.d.Job + "-" + proc.Name }
 
-// lockService is the Consul service under which `kantree-nomad supervise`
-// registers the TTL check its session is bound to.
-func (p *plan) lockService() string { return p.d.Job + "-scheduler-lock" }
-
 // configPath is where the task's processes find config-prod.yml.
 func (p *plan) configPath() string {
 	if p.d.Kantree.Docker != nil {

@@ -15,12 +15,9 @@ session_prefix "" {
   policy = "write"
 }
 
-# The TTL check the session is bound to, registered under this service.
-service "kantree-docker-scheduler-lock" {
-  policy = "write"
-}
-
-# Reading nodes, for the session's node and its health checks.
+# The TTL check the session is bound to: supervise registers it on the local
+# agent as a node check (no service), and keeps it passing, which needs write
+# on the node; that node is whichever Nomad client runs the scheduler.
 node_prefix "" {
-  policy = "read"
+  policy = "write"
 }
