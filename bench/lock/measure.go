@@ -23,6 +23,7 @@ type tool struct {
 
 	handoffs, failovers []time.Duration
 	rss, rssTree        []int // peak RSS in kB: the supervisor, and with its helpers
+	pssTree             []int // proportional set size now, in kB, with its helpers
 	overlap             time.Duration
 }
 
@@ -104,7 +105,8 @@ func step(ctx context.Context, tl *tool, holder *sup, childDir string, crash boo
 	before, _ := readRuns(childDir)
 	tl.rss = append(tl.rss, peakRSS(pid))
 	tree := append([]int{pid}, descendants(pid)...)
-	tl.rssTree = append(tl.rssTree, treeRSS(tree, childDir))
+	tl.rssTree = append(tl.rssTree, treeSum(tree, childDir, peakRSS))
+	tl.pssTree = append(tl.pssTree, treeSum(tree, childDir, pss))
 	sent := time.Now()
 	if crash {
 		for _, p := range tree {
@@ -129,13 +131,19 @@ func step(ctx context.Context, tl *tool, holder *sup, childDir string, crash boo
 }
 
 // peakRSS is VmHWM of pid in kB, or 0.
-func peakRSS(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+func peakRSS(pid int) int { return procField(fmt.Sprintf("/proc/%d/status", pid), "VmHWM:") }
+
+// pss is the proportional set size of pid in kB: pages shared with
+// another process (the same binary's text) count for a share each.
+func pss(pid int) int { return procField(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:") }
+
+func procField(path, field string) int {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 			return n
 		}
@@ -143,9 +151,9 @@ func peakRSS(pid int) int {
 	return 0
 }
 
-// treeRSS sums the peak RSS of the supervisor's processes, leaving out the
-// child (the measured command) and the shells consul lock starts.
-func treeRSS(pids []int, childDir string) int {
+// treeSum sums a memory figure of the supervisor's processes, leaving out
+// the child (the measured command) and the shells consul lock starts.
+func treeSum(pids []int, childDir string, figure func(int) int) int {
 	sum := 0
 	for _, p := range pids {
 		if _, err := os.Stat(filepath.Join(childDir, strconv.Itoa(p))); err == nil {
@@ -154,7 +162,7 @@ func treeRSS(pids []int, childDir string) int {
 		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); strings.TrimSpace(string(comm)) == "sh" {
 			continue
 		}
-		sum += peakRSS(p)
+		sum += figure(p)
 	}
 	return sum
 }

@@ -22,6 +22,7 @@ func report(w io.Writer, kn, cl *tool) {
 	row("crash failover max", ms(pct(kn.failovers, 100))/1000, ms(pct(cl.failovers, 100))/1000, "s")
 	row("peak RSS, supervisor (max)", float64(slices.Max(kn.rss))/1024, float64(slices.Max(cl.rss))/1024, "MB")
 	row("peak RSS, supervisor + watchdog (max)", float64(slices.Max(kn.rssTree))/1024, float64(slices.Max(cl.rssTree))/1024, "MB")
+	row("PSS, supervisor + watchdog (max)", float64(slices.Max(kn.pssTree))/1024, float64(slices.Max(cl.pssTree))/1024, "MB")
 	fmt.Fprintf(tw, "overlap between children\t%s\t%s\t\t\n", kn.overlap, cl.overlap)
 	tw.Flush()
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,9 +28,9 @@ type fence struct {
 	fenced string
 }
 
-// startFence starts the watchdog, which starts the command with the lock
-// variables in its environment and kills it at deadline unless extended.
-func (s *Supervisor) startFence(token uint64, deadline time.Duration) (*fence, error) {
+// startFence starts the watchdog while the lock is still awaited, so
+// that taking over costs no program start. The watchdog waits for begin.
+func (s *Supervisor) startFence() (*fence, error) {
 	dr, dw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("start watchdog: %w", err)
@@ -43,10 +42,9 @@ func (s *Supervisor) startFence(token uint64, deadline time.Duration) (*fence, e
 		return nil, fmt.Errorf("start watchdog: %w", err)
 	}
 	f := &fence{deadlines: dw, statusEOF: make(chan struct{})}
-	f.extend(deadline) // buffered in the pipe before the watchdog reads it
 	argv := append(append(append([]string{}, s.cfg.Watchdog...), "--"), s.cfg.Command...)
 	f.proc, err = child.Start(child.Spec{
-		Path: argv[0], Args: argv[1:], Env: lockEnv(s.cfg.Env, token),
+		Path: argv[0], Args: argv[1:], Env: withoutLockEnv(s.cfg.Env),
 		Stdout: s.cfg.Stdout, Stderr: s.cfg.Stderr, ExtraFiles: []*os.File{dr, sw},
 	})
 	dr.Close()
@@ -60,21 +58,31 @@ func (s *Supervisor) startFence(token uint64, deadline time.Duration) (*fence, e
 	return f, nil
 }
 
-// lockEnv is env with the lock variables set.
-func lockEnv(env []string, token uint64) []string {
-	out := make([]string, 0, len(env)+2)
+// withoutLockEnv is env without the lock variables: only the watchdog
+// sets them, once the lock is held.
+func withoutLockEnv(env []string) []string {
+	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		if !strings.HasPrefix(kv, EnvLockHeld+"=") && !strings.HasPrefix(kv, EnvFencingToken+"=") {
 			out = append(out, kv)
 		}
 	}
-	return append(out, EnvLockHeld+"=1", EnvFencingToken+"="+strconv.FormatUint(token, 10))
+	return out
+}
+
+// begin tells the watchdog the lock is held: it starts the command with
+// this fencing token, to be killed at deadline unless extended.
+func (f *fence) begin(token uint64, deadline time.Duration) {
+	f.write(token)
+	f.extend(deadline)
 }
 
 // extend sends a new deadline. A dead watchdog is noticed through Done.
-func (f *fence) extend(deadline time.Duration) {
+func (f *fence) extend(deadline time.Duration) { f.write(uint64(deadline)) }
+
+func (f *fence) write(v uint64) {
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(deadline))
+	binary.LittleEndian.PutUint64(b[:], v)
 	_, _ = f.deadlines.Write(b[:])
 }
 

@@ -16,11 +16,8 @@ type confirmation struct {
 // hold runs the command while the lock is ours. sctx ends when the
 // session is gone or ctx ends. The command is always reaped when hold
 // returns.
-func (s *Supervisor) hold(ctx, sctx context.Context, id string, at stamp, token uint64) (result, error) {
-	f, err := s.startFence(token, at.boot+s.cfg.fenceAfter())
-	if err != nil {
-		return result{out: outExited, code: 127}, err
-	}
+func (s *Supervisor) hold(ctx, sctx context.Context, f *fence, id string, at stamp, token uint64) (result, error) {
+	f.begin(token, at.boot+s.cfg.fenceAfter())
 	s.log.Info("acquired", "session", id, "fencing_token", token, "watchdog_pid", f.proc.PID())
 	confirms := make(chan confirmation)
 	cctx, stopConfirm := context.WithCancel(sctx)

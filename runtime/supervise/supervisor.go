@@ -91,9 +91,14 @@ func (s *Supervisor) cycle(ctx context.Context, id string) (result, error) {
 	defer gone(nil)
 	go s.keepSessionAlive(sctx, id, gone)
 
+	f, err := s.startFence()
+	if err != nil {
+		return result{out: outExited, code: 1}, err
+	}
 	s.log.Info("waiting", "session", id, "reason", "lock is held elsewhere or not yet tried")
 	at, token, err := s.acquire(sctx, id)
 	if err != nil {
+		f.stop(s.cfg.KillGrace)
 		if ctx.Err() != nil {
 			return result{out: outShutdown}, nil
 		}
@@ -103,7 +108,7 @@ func (s *Supervisor) cycle(ctx context.Context, id string) (result, error) {
 		s.log.Warn("lost", "session", id, "reason", err.Error())
 		return result{out: outLost}, nil
 	}
-	res, err := s.hold(ctx, sctx, id, at, token)
+	res, err := s.hold(ctx, sctx, f, id, at, token)
 	if res.out == outShutdown || res.out == outExited {
 		if rerr := s.release(context.WithoutCancel(ctx), id); rerr != nil {
 			s.log.Warn("release failed; the lock frees when the session ends", "session", id, "reason", rerr.Error())

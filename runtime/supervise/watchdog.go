@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -14,9 +15,11 @@ import (
 )
 
 // WatchdogConfig configures the fence watchdog: the process between the
-// supervisor and the command. The supervisor passes it two pipes: file
-// descriptor 3 carries deadlines (8-byte little-endian CLOCK_BOOTTIME
-// nanoseconds), file descriptor 4 carries status lines back.
+// supervisor and the command. The supervisor starts it while it waits
+// for the lock and passes it two pipes. File descriptor 3 carries 8-byte
+// little-endian numbers: first the fencing token, sent once the lock is
+// held, then deadlines in CLOCK_BOOTTIME nanoseconds. File descriptor 4
+// carries status lines back.
 type WatchdogConfig struct {
 	Command   []string
 	KillGrace time.Duration
@@ -37,28 +40,37 @@ func RunWatchdog(ctx context.Context, cfg WatchdogConfig) int {
 	syscall.CloseOnExec(3) // the command must not inherit the pipes
 	syscall.CloseOnExec(4)
 	status := os.NewFile(4, "watchdog-status")
-	deadlines := make(chan time.Duration)
-	go readDeadlines(os.NewFile(3, "watchdog-deadlines"), deadlines)
-	deadline, ok := <-deadlines
-	if !ok {
-		cfg.Logger.Error("watchdog: no deadline from the supervisor")
-		return 1
+	words := make(chan uint64)
+	go readWords(os.NewFile(3, "watchdog-deadlines"), words)
+	var token, first uint64
+	var ok bool
+	select {
+	case token, ok = <-words:
+	case <-ctx.Done(): // stopped while waiting for the lock
 	}
+	if ok {
+		first, ok = <-words
+	}
+	if !ok {
+		return 0
+	}
+	deadline := time.Duration(first)
 	if cfg.Clock.Boottime() >= deadline {
 		fmt.Fprintln(status, "fenced deadline passed before the command started")
 		return 1
 	}
-	c, err := child.Start(child.Spec{Path: cfg.Command[0], Args: cfg.Command[1:], Stdout: cfg.Stdout, Stderr: cfg.Stderr})
+	env := append(os.Environ(), EnvLockHeld+"=1", EnvFencingToken+"="+strconv.FormatUint(token, 10))
+	c, err := child.Start(child.Spec{Path: cfg.Command[0], Args: cfg.Command[1:], Env: env, Stdout: cfg.Stdout, Stderr: cfg.Stderr})
 	if err != nil {
 		cfg.Logger.Error("watchdog: command did not start", "reason", err.Error())
 		return 127
 	}
 	fmt.Fprintf(status, "started %d\n", c.PID())
-	return watch(ctx, cfg, c, deadline, deadlines, status)
+	return watch(ctx, cfg, c, deadline, words, status)
 }
 
 // watch is the watchdog's loop once the command runs.
-func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline time.Duration, deadlines <-chan time.Duration, status io.Writer) int {
+func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline time.Duration, deadlines <-chan uint64, status io.Writer) int {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -75,7 +87,7 @@ func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline tim
 				_ = c.Stop(cfg.KillGrace)
 				return c.ExitCode()
 			}
-			deadline = max(deadline, d)
+			deadline = max(deadline, time.Duration(d))
 		case <-t.C:
 			if late := cfg.Clock.Boottime() - deadline; late >= 0 {
 				fmt.Fprintf(status, "fenced no confirmation reached the watchdog before its deadline (%s late)\n", late)
@@ -86,8 +98,8 @@ func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline tim
 	}
 }
 
-// readDeadlines forwards each deadline read from r and closes out at EOF.
-func readDeadlines(r io.ReadCloser, out chan<- time.Duration) {
+// readWords forwards each number read from r and closes out at EOF.
+func readWords(r io.ReadCloser, out chan<- uint64) {
 	defer close(out)
 	defer r.Close()
 	var b [8]byte
@@ -95,6 +107,6 @@ func readDeadlines(r io.ReadCloser, out chan<- time.Duration) {
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return
 		}
-		out <- time.Duration(binary.LittleEndian.Uint64(b[:]))
+		out <- binary.LittleEndian.Uint64(b[:])
 	}
 }
