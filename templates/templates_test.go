@@ -55,7 +55,7 @@ func TestNomadTemplateBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "{{ with nomadVar \"nomad/jobs/kantree\" -}}\nDATABASE_URL={{ index . \"database_url\" }}\nREDIS_URL={{ index . \"redis_url\" }}\n" +
-		"{{ with index .ItemsMap \"consul_token\" }}CONSUL_HTTP_TOKEN={{ . }}{{ end }}\n{{ end -}}"
+		"{{ with index .ItemsMap \"consul_token\" }}CONSUL_HTTP_TOKEN={{ . }}\n{{ end -}}\n{{ end -}}"
 	if strings.TrimSpace(string(out)) != want {
 		t.Errorf("secrets env template:\n got %q\nwant %q", out, want)
 	}

@@ -418,7 +418,8 @@ EOT
 {{ with secret "secret/data/kantree/prod" -}}
 DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
-{{ with index .Data.data "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}{{ end }}
+{{ with index .Data.data "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}
+{{ end -}}
 {{ end -}}
 EOT
         change_mode = "restart"

@@ -383,7 +383,8 @@ EOT
 {{ with nomadVar "nomad/jobs/kantree" -}}
 DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
-{{ with index .ItemsMap "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}{{ end }}
+{{ with index .ItemsMap "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}
+{{ end -}}
 {{ end -}}
 EOT
         change_mode = "restart"

@@ -382,7 +382,8 @@ EOT
 {{ with nomadVar "nomad/jobs/kantree-docker" -}}
 DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
-{{ with index .ItemsMap "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}{{ end }}
+{{ with index .ItemsMap "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}
+{{ end -}}
 {{ end -}}
 EOT
         change_mode = "restart"

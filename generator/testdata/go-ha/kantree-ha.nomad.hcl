@@ -470,7 +470,8 @@ EOT
 {{ with secret "secret/data/kantree" -}}
 DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
-{{ with index .Data.data "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}{{ end }}
+{{ with index .Data.data "consul_token" }}CONSUL_HTTP_TOKEN={{ . }}
+{{ end -}}
 {{ end -}}
 EOT
         change_mode = "restart"
