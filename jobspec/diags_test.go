@@ -74,6 +74,8 @@ func TestDiagnostics(t *testing.T) {
 		{name: "bad worker group name", src: "worker_group \"Low Prio\" {}\n", wantSummary: "Invalid worker group name", wantLine: 7},
 		{name: "empty datacenters", src: "datacenters = []\n", wantSummary: "Empty list", wantLine: 7},
 		{name: "bad job name", src: "job = \"my job\"\n", wantSummary: "Invalid job name", wantLine: 7},
+		{name: "upper-case job name", src: "job = \"Kantree\"\n", wantSummary: "Invalid job name", wantLine: 7},
+		{name: "server name with scheme", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"https://a.example.com\"\n  archive { url = \"u\" }\n}\n", wantSummary: "Invalid server name", wantLine: 3},
 		{name: "spread targets above 100", src: "process \"web\" {\n  spread {\n    attribute = \"x\"\n    target \"a\" { percent = 60 }\n    target \"b\" { percent = 60 }\n  }\n}\n", wantSummary: "Spread targets above 100%", wantLine: 8},
 		{name: "bad constraint operator", src: "process \"web\" {\n  constraint {\n    attribute = \"x\"\n    operator = \"~\"\n    value = \"y\"\n  }\n}\n", wantSummary: "Invalid value for operator", wantLine: 10},
 		{name: "syntax error", src: "process \"web\" {\n  count = \n}\n", wantSummary: "Invalid expression", wantLine: 8},

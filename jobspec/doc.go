@@ -16,7 +16,8 @@
 // Go duration strings ("500ms", "10s", "2m"). A value set to null counts as
 // not set.
 //
-//	job         = "kantree"      # string; Nomad job ID; the migration job is <job>-upgrade-db
+//	job         = "kantree"      # Nomad job ID (default "kantree"): lower-case letters, digits, '-',
+//	                             # at most 48; the migration job is <job>-upgrade-db
 //	region      = "global"       # string; default: Nomad's
 //	datacenters = ["dc1"]        # list(string); default ["*"]
 //	namespace   = "default"      # string; default: Nomad's
@@ -27,7 +28,8 @@
 //	version     string, required: "major.minor[.patch][-pre]". From 9.0
 //	            (RealtimeSince) on, the push process is called "realtime".
 //	realtime    bool: override the naming rule for a release that differs.
-//	server_name string, required: Kantree's SERVER_NAME and nginx's server_name.
+//	server_name string, required: one host name; Kantree's SERVER_NAME and
+//	            nginx's server_name.
 //	root        string: PATH_TO_KANTREE_ROOT in the task; default
 //	            "local/kantree" (archive) or "/opt/kantree" (docker).
 //	archive { url (required), checksum ("sha256:<hex>"; md5/sha1/sha512 too),

@@ -98,8 +98,9 @@ func fileStart(file hcl.Range) hcl.Range {
 }
 
 var (
-	jobNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
-	plainRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	// jobNameRE keeps job names DNS-safe: they prefix the Consul service
+	// names (kantree-web, kantree-scheduler-lock), which must fit in 63.
+	jobNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$`)
 )
 
 // deployment decodes the root body; the blocks are decoded in dependency
@@ -108,7 +109,7 @@ func (d *decoder) deployment(c *hcl.BodyContent, file hcl.Range) *Deployment {
 	dep := &Deployment{Job: DefaultJob, Datacenters: []string{"*"}, DefRange: file}
 	dep.Ranges = d.ranges
 	a := d.attrs(c, "top-level", fileStart(file)).under("")
-	a.matches("job", &dep.Job, jobNameRE, "job name", "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 128 characters")
+	a.matches("job", &dep.Job, jobNameRE, "job name", "lower-case letters, digits and '-' (not at either end), at most 48 characters, so that service names stay valid DNS labels")
 	a.str("region", &dep.Region)
 	a.str("namespace", &dep.Namespace)
 	a.str("node_pool", &dep.NodePool)

@@ -14,6 +14,7 @@ var (
 	// credentialsRE finds a URL with a password in its user info.
 	credentialsRE = regexp.MustCompile(`://[^/@\s:]*:[^/@\s]+@`)
 	keyRE         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	hostnameRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 )
 
 // kantree decodes the kantree block: release, server name, root, delivery.
@@ -34,7 +35,9 @@ func (d *decoder) kantree(dep *Deployment, b *hcl.Block, file hcl.Range) {
 		}
 	}
 	a.boolean("realtime", &k.Realtime)
-	a.required("server_name", &k.ServerName)
+	if a.required("server_name", &k.ServerName) && !hostnameRE.MatchString(k.ServerName) {
+		d.add(DiagInvalidName("server name", k.ServerName, "one host name, such as kantree.example.com (no scheme, port or path)", a.rangeOf("server_name")))
+	}
 	archive, docker := d.single(c.Blocks, "archive"), d.single(c.Blocks, "docker")
 	switch {
 	case archive != nil && docker != nil:
