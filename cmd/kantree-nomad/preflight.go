@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
 	"github.com/kantree-nomad/kantree-nomad/runtime/preflight"
 )
@@ -40,6 +42,7 @@ func runPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	secrets := append(diagnosis.Secrets(cfg.PostgresDSN), diagnosis.Secrets(cfg.RedisURL)...)
 	stdout, stderr = diagnosis.NewFilter(stdout, secrets...), diagnosis.NewFilter(stderr, secrets...)
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "preflight")
+	redis.SetLogger(quietRedisLog{})
 	report, err := preflight.Run(ctx, cfg)
 	if err != nil {
 		printRuntimeErrors(stderr, err)
@@ -81,3 +84,11 @@ func (e *runtimeUsageError) Error() string { return e.msg }
 
 // Hint says where the flags are described.
 func (e *runtimeUsageError) Hint() string { return "run 'kantree-nomad <command> -help' for the flags" }
+
+// quietRedisLog drops go-redis's own log lines (each dial and sentinel
+// retry), which would break the one-line-per-attempt output; the diagnosis
+// of each attempt says what they would have said.
+type quietRedisLog struct{}
+
+// Printf discards the message.
+func (quietRedisLog) Printf(context.Context, string, ...any) {}

@@ -32,14 +32,14 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, bad(diagnosis.Redact(err.Error()))
 		}
-		opts.MaxRetries = -1
+		opts.MaxRetries, opts.DialerRetries = -1, 1
 		return redis.NewFailoverClient(opts), nil
 	}
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, bad(diagnosis.Redact(err.Error()))
 	}
-	opts.MaxRetries = -1
+	opts.MaxRetries, opts.DialerRetries = -1, 1
 	return redis.NewClient(opts), nil
 }
 

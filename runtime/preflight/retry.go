@@ -28,17 +28,23 @@ type retrier struct {
 }
 
 // run retries c until it passes or the deadline is reached, logging one
-// line per failed attempt. It returns what the check found, or the last
-// attempt's error.
+// line per failed attempt. It returns what the check found, or the
+// diagnosis so far: the last attempt's error, unless the deadline cut that
+// attempt short (a timeout) after an earlier one had said more.
 func (r *retrier) run(ctx context.Context, c check) (string, error) {
+	var telling error
 	for n := 1; ; n++ {
 		found, err := r.once(ctx, c)
 		if err == nil {
 			r.log.Info("ready", "check", c.name, "attempt", n, "target", c.target, "found", found)
 			return found, nil
 		}
+		if kindOf(err) != diagnosis.Timeout || telling == nil {
+			telling = err
+		}
 		remaining := r.deadline.Sub(r.clock.Now())
 		if remaining <= 0 || ctx.Err() != nil {
+			err = telling
 			r.log.Error("giving up", "check", c.name, "attempt", n, "target", c.target,
 				"kind", kindOf(err), "diagnosis", diagnosis.Redact(err.Error()))
 			return "", err

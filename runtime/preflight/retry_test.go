@@ -129,3 +129,21 @@ func equalDurations(a, b []time.Duration) bool {
 	}
 	return true
 }
+
+func TestRetryKeepsTheTellingDiagnosisOverAFinalTimeout(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	var log bytes.Buffer
+	r := newTestRetrier(clock, 5*time.Second, &log)
+	calls := 0
+	_, err := r.run(context.Background(), check{name: "redis", target: "redis://h",
+		try: func(context.Context) (string, error) {
+			calls++
+			if calls == 1 {
+				return "", &diagnosis.Diagnosis{Kind: diagnosis.RedisMasterNotFound, Service: "redis"}
+			}
+			return "", &diagnosis.Diagnosis{Kind: diagnosis.Timeout, Service: "redis"}
+		}})
+	if kindOf(err) != diagnosis.RedisMasterNotFound {
+		t.Errorf("final diagnosis %v, want the master-unknown one from attempt 1", kindOf(err))
+	}
+}
