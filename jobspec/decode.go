@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -136,10 +137,22 @@ func traversalString(tr hcl.Traversal) string {
 
 func (a attrs) str(name string, dst *string) bool {
 	v, ok := a.value(name, cty.String)
-	if ok {
+	if ok && a.printable(name, v.AsString()) {
 		*dst = v.AsString()
+		return true
 	}
-	return ok
+	return false
+}
+
+// printable refuses control characters (newlines included): every string
+// ends up in a job, a YAML file or an nginx template, where one could
+// break out of its place.
+func (a attrs) printable(name, s string) bool {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return true
+	}
+	a.d.add(DiagControlChars(name, a.rangeOf(name)))
+	return false
 }
 
 // required is str for an attribute that must be present and non-empty.
@@ -218,6 +231,9 @@ func (a attrs) strList(name string, dst *[]string) bool {
 			a.d.add(DiagEmptyString(name, a.rangeOf(name)))
 			return false
 		}
+		if !a.printable(name, e.AsString()) {
+			return false
+		}
 		out = append(out, e.AsString())
 	}
 	*dst = out
@@ -234,6 +250,9 @@ func (a attrs) strMap(name string, dst *map[string]string) bool {
 		k, e := it.Element()
 		if e.IsNull() {
 			a.d.add(DiagEmptyString(name+"."+k.AsString(), a.rangeOf(name)))
+			return false
+		}
+		if !a.printable(name, k.AsString()+e.AsString()) {
 			return false
 		}
 		out[k.AsString()] = e.AsString()

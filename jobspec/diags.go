@@ -133,6 +133,12 @@ func DiagInvalidName(what, got, pattern string, rng hcl.Range) *hcl.Diagnostic {
 		fmt.Sprintf("%q is not a valid %s. Use only %s.", got, what, pattern))
 }
 
+// DiagControlChars reports a string with a newline or another control character.
+func DiagControlChars(name string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Control character in value",
+		fmt.Sprintf("The value of %q holds a newline or another control character, which could break the rendered files. Write it on one line without control characters.", name))
+}
+
 // DiagBadVersion reports a Kantree version that is not major.minor[.patch].
 func DiagBadVersion(got string, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Invalid Kantree version",

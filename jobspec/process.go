@@ -140,8 +140,8 @@ func (d *decoder) listenerAttrs(p *Process, a attrs) {
 	if a.integer("port", &p.Port, 1, 65535) {
 		p.PortRange = a.rangeOf("port")
 	}
-	if a.str("health_path", &p.HealthPath) && !strings.HasPrefix(p.HealthPath, "/") {
-		d.add(DiagInvalidName("health check path", p.HealthPath, "an absolute URL path starting with '/'", a.rangeOf("health_path")))
+	if a.str("health_path", &p.HealthPath) && (!strings.HasPrefix(p.HealthPath, "/") || strings.ContainsAny(p.HealthPath, " ")) {
+		d.add(DiagInvalidName("health check path", p.HealthPath, "an absolute URL path starting with '/', without spaces", a.rangeOf("health_path")))
 	}
 	a.duration("check_interval", &p.CheckInterval, true)
 	a.duration("check_timeout", &p.CheckTimeout, true)

@@ -14,6 +14,7 @@ var (
 	// credentialsRE finds a URL with a password in its user info.
 	credentialsRE = regexp.MustCompile(`://[^/@\s:]*:[^/@\s]+@`)
 	keyRE         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	entrypointRE  = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	hostnameRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 )
 
@@ -246,7 +247,7 @@ func (d *decoder) loadBalancer(dep *Deployment, b *hcl.Block) {
 	}
 	if a.has("entrypoint") && lb.Kind != "traefik" {
 		d.add(DiagLBAttribute("entrypoint", `"traefik"`, lb.Kind, a.rangeOf("entrypoint")))
-	} else if a.str("entrypoint", &lb.Entrypoint) && lb.Entrypoint == "" {
-		d.add(DiagEmptyString("entrypoint", a.rangeOf("entrypoint")))
+	} else {
+		a.matches("entrypoint", &lb.Entrypoint, entrypointRE, "Traefik entrypoint", "letters, digits, '_' and '-'")
 	}
 }
