@@ -14,7 +14,7 @@
 // A kantree.hcl holds top-level attributes and blocks. Anything not listed
 // here is an error ("Unsupported argument ... Did you mean"). Durations are
 // Go duration strings ("500ms", "10s", "2m"). A value set to null counts as
-// not set.
+// not set. No string may hold a newline or other control character.
 //
 //	job         = "kantree"      # Nomad job ID (default "kantree"): lower-case letters, digits, '-',
 //	                             # at most 48; the migration job is <job>-upgrade-db
