@@ -1,0 +1,71 @@
+package supervise_test
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+)
+
+// handoffs SIGTERMs the holder n times among 3 supervisors, starting a new
+// standby each time, and checks overlap and the p99 handoff time.
+func handoffs(t *testing.T, n int) {
+	r := newRig(t, sharedConsul(t).HTTPAddr, sharedPostgres(t), defaultTimings)
+	sups := []*supervisor{r.start("s0")}
+	sups[0].await(t, "command started", 1, 30*time.Second)
+	for i := 1; i < 3; i++ {
+		sups = append(sups, r.start(fmt.Sprintf("s%d", i)))
+		sups[i].await(t, "waiting", 1, 30*time.Second)
+	}
+	holder := sups[0]
+	var times []time.Duration
+	for i := 0; i < n; i++ {
+		holder.signal(t, syscall.SIGTERM)
+		next := awaitAnyStart(t, sups, holder)
+		holder.wait(t, 10*time.Second)
+		d := next.await(t, "command started", 1, time.Second).Time.Sub(holder.await(t, "released", 1, time.Second).Time)
+		times = append(times, d)
+		// Replace the stopped supervisor by a new standby.
+		for j, s := range sups {
+			if s == holder {
+				sups[j] = r.start(fmt.Sprintf("s%d", 3+i))
+				sups[j].await(t, "waiting", 1, 30*time.Second)
+			}
+		}
+		holder = next
+	}
+	p50, p99 := percentile(times, 50), percentile(times, 99)
+	t.Logf("%d handoffs: median %s, p99 %s, max %s (release to the next command start, from the logs)", n, p50, p99, percentile(times, 100))
+	if p99 > handoffBound*handoffSlack {
+		t.Errorf("p99 handoff %s, want under %s (with slack %dx)", p99, handoffBound, handoffSlack)
+	}
+	time.Sleep(300 * time.Millisecond) // a heartbeat of the last holder
+	runs := r.awaitRuns(t, n+1, 10*time.Second)
+	gaps := kantreestub.Gaps(runs)
+	if len(gaps) > 0 {
+		t.Logf("heartbeat gaps between schedulers (PostgreSQL): median %s, p99 %s", percentile(gaps, 50), percentile(gaps, 99))
+		if g := percentile(gaps, 99); g > handoffBound*handoffSlack {
+			t.Errorf("p99 heartbeat gap %s, want under %s (with slack %dx)", g, handoffBound, handoffSlack)
+		}
+	}
+	r.checkRuns(t, runs)
+}
+
+// awaitAnyStart waits until a supervisor other than old has started its
+// command and returns it.
+func awaitAnyStart(t *testing.T, sups []*supervisor, old *supervisor) *supervisor {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, s := range sups {
+			if s != old && s.count("command started") > 0 {
+				return s
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatal("no standby started its command within 15s")
+	return nil
+}
