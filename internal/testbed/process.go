@@ -39,6 +39,7 @@ type Process struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	waitErr  error
+	exitCode int
 	startCnt int
 }
 
@@ -117,7 +118,7 @@ func (p *Process) start() error {
 	go func() {
 		err := cmd.Wait()
 		p.mu.Lock()
-		p.waitErr, p.cmd = err, nil
+		p.waitErr, p.cmd, p.exitCode = err, nil, cmd.ProcessState.ExitCode()
 		p.mu.Unlock()
 		close(done)
 	}()
@@ -175,6 +176,17 @@ func (p *Process) Done() <-chan struct{} {
 		return c
 	}
 	return p.done
+}
+
+// ExitCode returns the exit status of the last run, -1 when it was ended
+// by a signal or is still running.
+func (p *Process) ExitCode() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		return -1
+	}
+	return p.exitCode
 }
 
 func (p *Process) exitErr() error {
@@ -248,17 +260,48 @@ func (p *Process) signalGroup(sig syscall.Signal, op string, wait bool) error {
 		return fmt.Errorf("%s %s (pid %d): %w", op, p.name, pid, err)
 	}
 	// PostgreSQL's backends call setsid(): reach them as descendants.
-	for _, d := range descendants(pid) {
+	desc := descendants(pid)
+	for _, d := range desc {
 		_ = syscall.Kill(d, sig)
 	}
-	if wait {
-		select {
-		case <-done:
-		case <-time.After(stopTimeout):
-			return fmt.Errorf("%s %s (pid %d): still running after %s", op, p.name, pid, stopTimeout)
-		}
+	if !wait {
+		return nil
+	}
+	select {
+	case <-done:
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("%s %s (pid %d): still running after %s", op, p.name, pid, stopTimeout)
+	}
+	// A restart must not find a killed backend still holding shared memory.
+	if !waitGone(desc, stopTimeout) {
+		return fmt.Errorf("%s %s (pid %d): descendants still running after %s", op, p.name, pid, stopTimeout)
 	}
 	return nil
+}
+
+// waitGone waits until every pid has exited (is gone or a zombie).
+func waitGone(pids []int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for _, pid := range pids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return true
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }
 
 // Restart stops the program if it runs, starts it again with the same

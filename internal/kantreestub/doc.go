@@ -1,0 +1,26 @@
+// Package kantreestub is a stand-in for Kantree's ./platform program, for
+// tests and demos of kantree-nomad. It reads the same configuration file
+// and environment that the generated Nomad jobs give the real program, and
+// behaves like it where kantree-nomad cares:
+//
+//   - run web: HTTP; "/" answers the instance id, "/health" answers ok.
+//   - run push, run realtime: engine.io-like sessions known only to the
+//     instance that created them (long polling and WebSocket), so that a
+//     test can prove sticky sessions at the load balancer.
+//   - run worker: takes jobs from Redis lists kantree:queue:<name> and
+//     records each in PostgreSQL.
+//   - run scheduler: writes a heartbeat row every 100 ms stamped with
+//     PostgreSQL's clock_timestamp(), so that overlapping schedulers are
+//     measured from the database and not from host clocks.
+//   - upgrade_db: applies the "schema version" KANTREE_VERSION, slowly, and
+//     records every run.
+//   - init_node and gen_config FILE: minimal equivalents.
+//
+// Besides Main (used by the platform command in ./platform), the package
+// exports what tests read back: SchedulerRuns and Overlap, Jobs,
+// UpgradeRuns and CountUpgradeRuns. The stand-in keeps its data in tables
+// named kantree_stub_*; it never logs DATABASE_URL or REDIS_URL.
+//
+// It is not Kantree and must not grow Kantree features: each behaviour here
+// exists because a kantree-nomad test observes it.
+package kantreestub

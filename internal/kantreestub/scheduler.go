@@ -1,0 +1,97 @@
+package kantreestub
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// HeartbeatInterval is how often the scheduler writes a heartbeat row.
+const HeartbeatInterval = 100 * time.Millisecond
+
+// Heartbeat kinds: the first row of a run, the others, and the last one
+// written after SIGTERM.
+const (
+	BeatStart = "start"
+	BeatRun   = "beat"
+	BeatStop  = "stop"
+)
+
+// runScheduler writes a heartbeat row every HeartbeatInterval until ctx is
+// done, then a final "stop" row. A database outage does not stop it: it
+// reconnects on the next tick. With KANTREE_STUB_GRANDCHILD=1 it also
+// starts a copy of itself (run id <run>/child) that the scheduler does not
+// stop, to show whether a supervisor stops a whole process group.
+func (c command) runScheduler(ctx context.Context) error {
+	runID := newID(8)
+	if parent := c.env.Getenv("KANTREE_STUB_PARENT_RUN"); parent != "" {
+		runID = parent + "/child"
+	} else if c.env.Getenv("KANTREE_STUB_GRANDCHILD") == "1" {
+		if err := startGrandchild(runID); err != nil {
+			return fmt.Errorf("run scheduler: %w", err)
+		}
+	}
+	c.log.Info("scheduler started", "run", runID, "lock_held", c.cfg.LockHeld, "fencing_token", c.cfg.Fencing)
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	tick := time.NewTicker(HeartbeatInterval)
+	defer tick.Stop()
+	for kind := BeatStart; ; kind = BeatRun {
+		conn = c.beat(ctx, conn, runID, kind)
+		select {
+		case <-ctx.Done():
+			c.beat(context.Background(), conn, runID, BeatStop)
+			c.log.Info("scheduler stopped", "run", runID)
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// beat inserts one heartbeat, (re)connecting as needed; it returns the
+// connection to use next time (nil after a failure).
+func (c command) beat(ctx context.Context, conn *pgx.Conn, runID, kind string) *pgx.Conn {
+	if conn == nil {
+		var err error
+		if conn, err = c.connect(ctx, HeartbeatTable); err != nil {
+			c.log.Warn("heartbeat: no database", "err", err)
+			return nil
+		}
+	}
+	bctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := conn.Exec(bctx, `INSERT INTO kantree_stub_heartbeats
+		(run_id, instance_id, fencing_token, lock_held, kind, at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())`,
+		runID, c.cfg.InstanceID, c.cfg.Fencing, c.cfg.LockHeld, kind)
+	if err != nil {
+		c.log.Warn("heartbeat failed", "err", err)
+		conn.Close(context.Background())
+		return nil
+	}
+	return conn
+}
+
+// startGrandchild starts this program again as "run scheduler" in the
+// same process group, without waiting for it.
+func startGrandchild(runID string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("start grandchild: %w", err)
+	}
+	cmd := exec.Command(exe, "run", "scheduler")
+	cmd.Env = append(os.Environ(), "KANTREE_STUB_PARENT_RUN="+runID, "KANTREE_STUB_GRANDCHILD=")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start grandchild: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
+}

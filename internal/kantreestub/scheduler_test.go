@@ -1,0 +1,105 @@
+package kantreestub_test
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+)
+
+func runs(t *testing.T, conn *pgx.Conn) []kantreestub.SchedulerRun {
+	t.Helper()
+	r, err := kantreestub.SchedulerRuns(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestSchedulerHeartbeatsAndStopsCleanly(t *testing.T) {
+	t.Parallel()
+	url := sharedPostgres(t).CreateDatabase(t)
+	conn := db(t, url)
+	env := []string{"DATABASE_URL=" + url, "KANTREE_INSTANCE_ID=s1", "KANTREE_LOCK_HELD=1", "KANTREE_FENCING_TOKEN=42"}
+	p := startPlatform(t, "scheduler", env, nil, "run", "scheduler")
+	eventually(t, 30*time.Second, "5 heartbeats", func() bool { r := runs(t, conn); return len(r) == 1 && r[0].Beats >= 5 })
+	start := time.Now()
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("scheduler stopped %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	if p.ExitCode() != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", p.ExitCode())
+	}
+	r := runs(t, conn)
+	if len(r) != 1 || !r[0].Stopped || r[0].InstanceID != "s1" || r[0].FencingToken != "42" || !r[0].LockHeld {
+		t.Fatalf("runs = %+v; want one stopped run of s1 with token 42 and the lock held", r)
+	}
+	// The stop row follows the last beat by less than an interval.
+	perBeat := r[0].Last.Sub(r[0].First) / time.Duration(r[0].Beats-2)
+	t.Logf("%d heartbeats, %v apart on average (PostgreSQL clock)", r[0].Beats, perBeat)
+	if perBeat < 90*time.Millisecond || perBeat > time.Second {
+		t.Errorf("heartbeats %v apart, want about %v", perBeat, kantreestub.HeartbeatInterval)
+	}
+}
+
+func TestSchedulerOverlapMeasuredFromDatabase(t *testing.T) {
+	t.Parallel()
+	url := sharedPostgres(t).CreateDatabase(t)
+	conn := db(t, url)
+	env := []string{"DATABASE_URL=" + url}
+	a := startPlatform(t, "scheduler-a", env, nil, "run", "scheduler")
+	eventually(t, 30*time.Second, "a beats", func() bool { return len(runs(t, conn)) == 1 })
+	b := startPlatform(t, "scheduler-b", env, nil, "run", "scheduler")
+	eventually(t, 30*time.Second, "both beat 3 times", func() bool {
+		r := runs(t, conn)
+		return len(r) == 2 && r[0].Beats >= 3 && r[1].Beats >= 3
+	})
+	a.Stop()
+	b.Stop()
+	r := runs(t, conn)
+	if got := kantreestub.Overlap(r); got <= 0 {
+		t.Fatalf("two schedulers ran together but Overlap = %v (runs %+v)", got, r)
+	}
+	if r[0].RunID == r[1].RunID {
+		t.Fatal("two runs share a run id")
+	}
+	c := startPlatform(t, "scheduler-c", env, nil, "run", "scheduler")
+	eventually(t, 30*time.Second, "c beats", func() bool { return len(runs(t, conn)) == 3 })
+	c.Stop()
+	r = runs(t, conn)
+	if got := kantreestub.Overlap(r[2:]) + kantreestub.Overlap([]kantreestub.SchedulerRun{r[1], r[2]}); got != 0 {
+		t.Errorf("a scheduler started after the others stopped overlaps them by %v", got)
+	}
+}
+
+func TestSchedulerIgnoringSIGTERMAndGrandchildNeedGroupKill(t *testing.T) {
+	t.Parallel()
+	url := sharedPostgres(t).CreateDatabase(t)
+	conn := db(t, url)
+	env := []string{"DATABASE_URL=" + url, "KANTREE_STUB_IGNORE_SIGTERM=1", "KANTREE_STUB_GRANDCHILD=1"}
+	p := startPlatform(t, "scheduler", env, nil, "run", "scheduler")
+	eventually(t, 30*time.Second, "the scheduler and its grandchild beat", func() bool { return len(runs(t, conn)) == 2 })
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if !p.Running() {
+		t.Fatal("KANTREE_STUB_IGNORE_SIGTERM=1: the scheduler stopped on SIGTERM")
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // an INSERT sent before the kill may still commit
+	before := runs(t, conn)
+	time.Sleep(500 * time.Millisecond)
+	after := runs(t, conn)
+	for i := range after {
+		if after[i].Beats != before[i].Beats || after[i].Stopped {
+			t.Errorf("run %s still beating after the group was killed (%d -> %d)", after[i].RunID, before[i].Beats, after[i].Beats)
+		}
+	}
+}

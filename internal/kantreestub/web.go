@@ -1,0 +1,65 @@
+package kantreestub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// shutdownGrace bounds how long a server waits for requests in flight
+// after SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// serveWeb answers "/" with the instance id and "/health" with ok.
+func (c command) serveWeb(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, c.cfg.InstanceID)
+	})
+	return c.serve(ctx, "web", c.cfg.ListenPort(c.cfg.WebPort), mux, nil)
+}
+
+// serve listens on BIND_ADDR:port and serves h until ctx is done, then
+// shuts down gracefully; onStop runs after the listener is closed.
+func (c command) serve(ctx context.Context, name string, port int, h http.Handler, onStop func()) error {
+	addr := net.JoinHostPort(c.cfg.BindAddr, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("run %s: listen on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: c.withInstance(h), ReadHeaderTimeout: 10 * time.Second}
+	c.log.Info("listening", "process", name, "addr", l.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("run %s: serve: %w", name, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if onStop != nil {
+		onStop()
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("run %s: shutdown: %w", name, err)
+	}
+	c.log.Info("stopped", "process", name)
+	return nil
+}
+
+// withInstance adds the X-Kantree-Instance header to every response.
+func (c command) withInstance(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Kantree-Instance", c.cfg.InstanceID)
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,64 @@
+package kantreestub_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+)
+
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestWebAnswersInstanceIDAndHealthAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	port := testbed.FreePort(t)
+	base := "http://127.0.0.1:" + itoa(port)
+	p := startPlatform(t, "web", []string{"PORT=" + itoa(port), "KANTREE_INSTANCE_ID=web-a"},
+		testbed.HTTPReady(base+"/health"), "run", "web")
+	code, body, h := get(t, base+"/")
+	if code != 200 || body != "web-a\n" || h.Get("X-Kantree-Instance") != "web-a" {
+		t.Errorf("GET / = %d %q (header %q), want 200 \"web-a\\n\"", code, body, h.Get("X-Kantree-Instance"))
+	}
+	if code, body, _ := get(t, base+"/health"); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Errorf("GET /health = %d %q", code, body)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if p.ExitCode() != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0; log:\n%s", p.ExitCode(), p.LogTail(10))
+	}
+}
+
+func TestWebPortFromConfigFileAndBindAddr(t *testing.T) {
+	t.Parallel()
+	port := testbed.FreePort(t)
+	dir := t.TempDir()
+	writeFile(t, dir+"/config-prod.yml", "web_port: "+itoa(port)+"\n")
+	p := testbed.StartCommand(t, testbed.Command{Name: "web", Path: testbed.BuildPlatform(t), Dir: dir,
+		Args: []string{"run", "web"}, Env: []string{"KANTREE_INSTANCE_ID=from-file"},
+		Ready: testbed.HTTPReady("http://127.0.0.1:" + itoa(port) + "/health")})
+	if _, body, _ := get(t, "http://127.0.0.1:"+itoa(port)+"/"); body != "from-file\n" {
+		t.Errorf("GET / = %q", body)
+	}
+	_ = p
+}
+
+func TestUnknownCommandExits2WithHint(t *testing.T) {
+	t.Parallel()
+	out, code := runPlatform(t, t.TempDir(), nil, "frobnicate")
+	if code != 2 || !strings.Contains(out, "unknown command frobnicate") || !strings.Contains(out, "hint:") {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}
