@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	pingLimit := fs.Duration("ping-timeout", 5*time.Second, "a ping slower than this counts as a lost lock connection")
 	grace := fs.Duration("kill-grace", 10*time.Second, "SIGTERM to SIGKILL when the command must be stopped")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if *release == "" || fs.NArg() == 0 {

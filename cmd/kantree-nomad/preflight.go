@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ func runPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	maxBackoff := fs.Duration("max-backoff", 10*time.Second, "longest wait between attempts")
 	release := fs.String("release", "", "require the schema to be at this release, as recorded by migrate")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

@@ -30,7 +30,8 @@ type retrier struct {
 // run retries c until it passes or the deadline is reached, logging one
 // line per failed attempt. It returns what the check found, or the
 // diagnosis so far: the last attempt's error, unless the deadline cut that
-// attempt short (a timeout) after an earlier one had said more.
+// attempt short (a timeout) after an earlier one had said more. A URL that
+// cannot be parsed is not retried: it cannot change while preflight runs.
 func (r *retrier) run(ctx context.Context, c check) (string, error) {
 	var telling error
 	for n := 1; ; n++ {
@@ -43,7 +44,7 @@ func (r *retrier) run(ctx context.Context, c check) (string, error) {
 			telling = err
 		}
 		remaining := r.deadline.Sub(r.clock.Now())
-		if remaining <= 0 || ctx.Err() != nil {
+		if remaining <= 0 || ctx.Err() != nil || kindOf(err) == diagnosis.BadURL {
 			err = telling
 			r.log.Error("giving up", "check", c.name, "attempt", n, "target", c.target,
 				"kind", kindOf(err), "diagnosis", diagnosis.Redact(err.Error()))

@@ -147,3 +147,18 @@ func TestRetryKeepsTheTellingDiagnosisOverAFinalTimeout(t *testing.T) {
 		t.Errorf("final diagnosis %v, want the master-unknown one from attempt 1", kindOf(err))
 	}
 }
+
+func TestRetryDoesNotRetryABadURL(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	var log bytes.Buffer
+	r := newTestRetrier(clock, time.Minute, &log)
+	calls := 0
+	_, err := r.run(context.Background(), check{name: "redis", target: "(not set)",
+		try: func(context.Context) (string, error) {
+			calls++
+			return "", &diagnosis.Diagnosis{Kind: diagnosis.BadURL, Service: "redis"}
+		}})
+	if calls != 1 || kindOf(err) != diagnosis.BadURL {
+		t.Errorf("%d attempts, err %v; want 1 attempt and the bad-url diagnosis", calls, err)
+	}
+}
