@@ -34,15 +34,16 @@ type proc struct {
 }
 
 // startMigrate starts `kantree-nomad migrate -release V args... --
-// <platform> upgrade_db` with DATABASE_URL=dbURL and extra env, in the
-// stand-in's working directory.
+// ./platform upgrade_db` in a Kantree root whose platform is the stand-in,
+// with DATABASE_URL=dbURL and extra env.
 func startMigrate(t *testing.T, dbURL, release string, env []string, args ...string) *proc {
 	t.Helper()
 	bin := testbed.BuildKantreeNomad(t)
 	argv := append([]string{"migrate", "-release", release, "-poll", "100ms"}, args...)
 	argv = append(argv, "--")
-	argv = append(argv, upgradeCommand(t)...)
+	argv = append(argv, "./platform", "upgrade_db")
 	cmd := exec.Command(bin, argv...)
+	cmd.Dir = kantreeRoot(t)
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL), env...)
 	p := &proc{cmd: cmd, out: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out

@@ -1,8 +1,10 @@
 package migrate_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,7 +18,8 @@ import (
 func TestFiveConcurrentMigratesRunTheUpgradeOnce(t *testing.T) {
 	dbURL := sharedPostgres(t).CreateDatabase(t)
 	const n, seconds = 5, 3
-	testbed.BuildKantreeNomad(t) // not timed
+	testbed.BuildKantreeNomad(t) // builds are not timed
+	testbed.BuildPlatform(t)
 	start := time.Now()
 	procs := make([]*proc, n)
 	for i := range procs {
@@ -35,8 +38,8 @@ func TestFiveConcurrentMigratesRunTheUpgradeOnce(t *testing.T) {
 		}
 	}
 	total := time.Since(start)
-	if runs := upgradeRuns(t, dbURL); runs != 1 || applied != 1 || skipped != n-1 {
-		t.Fatalf("stand-in recorded %d runs, %d applied, %d skipped; want 1, 1, %d", runs, applied, skipped, n-1)
+	if runs, st := upgradeRuns(t, dbURL, "8.4.1"); runs != 1 || st != "done" || applied != 1 || skipped != n-1 {
+		t.Fatalf("stand-in recorded %d runs (%s), %d applied, %d skipped; want 1 (done), 1, %d", runs, st, applied, skipped, n-1)
 	}
 	entries := ledger(t, dbURL, "8.4.1")
 	if statuses(entries) != "succeeded" {
@@ -81,8 +84,9 @@ func TestSIGKILLedMigrateIsInterruptedAndTheNextRunsAgain(t *testing.T) {
 	if entries[0].Attempt != 1 || entries[1].Attempt != 2 {
 		t.Errorf("attempts %d, %d; want 1, 2", entries[0].Attempt, entries[1].Attempt)
 	}
-	if runs := upgradeRuns(t, dbURL); runs != 2 {
-		t.Errorf("stand-in recorded %d runs, want 2", runs)
+	// The stand-in killed by SIGKILL never recorded its finish.
+	if runs, st := upgradeRuns(t, dbURL, "9.0.0"); runs != 2 || st != "running,done" {
+		t.Errorf("stand-in recorded %d runs (%s), want 2 (running,done)", runs, st)
 	}
 	t.Logf("figure: the next migrate finished %v after the SIGKILL (lock freed when PostgreSQL dropped the session)",
 		second.ended.Sub(killed).Round(time.Millisecond))
@@ -90,9 +94,7 @@ func TestSIGKILLedMigrateIsInterruptedAndTheNextRunsAgain(t *testing.T) {
 
 func TestFailedUpgradeIsRecordedAndRetried(t *testing.T) {
 	dbURL := sharedPostgres(t).CreateDatabase(t)
-	// upgrade_db gets a DATABASE_URL it cannot use; migrate's own -postgres is right.
-	bad := startMigrate(t, dbURL, "9.1.0", upgradeEnv(strings.Replace(dbURL, "/test_", "/nosuch_", 1), 0),
-		"-postgres", dbURL)
+	bad := startMigrate(t, dbURL, "9.1.0", append(upgradeEnv(dbURL, 0), "KANTREE_STUB_UPGRADE_FAIL=1"))
 	if code := bad.wait(t, 60*time.Second); code == 0 {
 		t.Fatalf("failing upgrade: exit 0, want non-zero:\n%s", bad.out.String())
 	}
@@ -106,6 +108,9 @@ func TestFailedUpgradeIsRecordedAndRetried(t *testing.T) {
 	entries := ledger(t, dbURL, "9.1.0")
 	if got := statuses(entries); got != "failed,succeeded" || entries[0].ExitCode == nil || *entries[0].ExitCode == 0 {
 		t.Fatalf("ledger %s (first exit code %v), want failed (non-zero), succeeded", got, entries[0].ExitCode)
+	}
+	if runs, st := upgradeRuns(t, dbURL, "9.1.0"); runs != 2 || st != "failed,done" {
+		t.Errorf("stand-in recorded %d runs (%s), want 2 (failed,done)", runs, st)
 	}
 }
 
@@ -127,6 +132,10 @@ func TestSIGTERMStopsTheUpgradeAndRecordsKilled(t *testing.T) {
 	}
 	if got := statuses(ledger(t, dbURL, "9.2.0")); got != "killed" {
 		t.Fatalf("ledger %s, want killed:\n%s", got, p.out.String())
+	}
+	// The stand-in got SIGTERM first (the grace) and recorded it.
+	if runs, st := upgradeRuns(t, dbURL, "9.2.0"); runs != 1 || st != "interrupted" {
+		t.Errorf("stand-in recorded %d runs (%s), want 1 (interrupted)", runs, st)
 	}
 }
 
@@ -185,4 +194,39 @@ func alive(pid int) bool {
 	}
 	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
 	return len(fields) > 0 && fields[0] != "Z"
+}
+
+func TestMigrateUnderAnotherLockKeyRefusesWhileOneRuns(t *testing.T) {
+	dbURL := sharedPostgres(t).CreateDatabase(t)
+	first := startMigrate(t, dbURL, "9.4.0", upgradeEnv(dbURL, 60), "-lock-key", "1", "-kill-grace", "2s")
+	waitFor(t, 20*time.Second, "the first attempt to run", func() bool {
+		return statuses(ledger(t, dbURL, "9.4.0")) == "running"
+	})
+	other := startMigrate(t, dbURL, "9.4.0", upgradeEnv(dbURL, 0), "-lock-key", "2")
+	if code := other.wait(t, 30*time.Second); code == 0 ||
+		!strings.Contains(other.out.String(), "under another lock key") ||
+		!strings.Contains(other.out.String(), "hint: run every migrate of this database with the same -lock-key") {
+		t.Fatalf("exit %d, want a refusal naming the lock key:\n%s", code, other.out.String())
+	}
+	if runs, _ := upgradeRuns(t, dbURL, "9.4.0"); runs != 1 {
+		t.Errorf("stand-in recorded %d runs, want only the first", runs)
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	first.wait(t, 20*time.Second)
+}
+
+func TestMigrateUsageErrors(t *testing.T) {
+	bin := testbed.BuildKantreeNomad(t)
+	for _, args := range [][]string{
+		{"migrate", "--", "./platform", "upgrade_db"},
+		{"migrate", "-release", "1.0"},
+	} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "kantree-nomad: hint:") {
+			t.Errorf("%v: %v, want exit 2 with a hint:\n%s", args, err, out)
+		}
+	}
 }

@@ -1,41 +1,42 @@
 package migrate_test
 
-// TEMPORARY development stand-in (a shell script using psql) until the
-// kantreestub platform lands; replaced by testbed.BuildPlatform.
-
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
-const devScript = `#!/bin/sh
-set -e
-psql -q -X "$DATABASE_URL" -c "CREATE TABLE IF NOT EXISTS dev_runs (id serial, v text, started timestamptz default now(), finished timestamptz)" 2>/dev/null || true
-id=$(psql -q -X -t -A "$DATABASE_URL" -c "INSERT INTO dev_runs (v) VALUES ('$KANTREE_VERSION') RETURNING id")
-sleep "${KANTREE_STUB_UPGRADE_SECONDS:-1}"
-psql -q -X "$DATABASE_URL" -c "UPDATE dev_runs SET finished = now() WHERE id = $id"
-`
-
-func upgradeCommand(t *testing.T) []string {
-	path := filepath.Join(t.TempDir(), "platform")
-	if err := os.WriteFile(path, []byte(devScript), 0o755); err != nil {
+// kantreeRoot returns a directory laid out like a Kantree root for the
+// stand-in: ./platform is the stand-in. migrate runs `./platform upgrade_db`
+// there, as the generated upgrade-db job does.
+func kantreeRoot(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Symlink(testbed.BuildPlatform(t), filepath.Join(dir, "platform")); err != nil {
 		t.Fatal(err)
 	}
-	return []string{path, "upgrade_db"}
+	return dir
 }
 
+// upgradeEnv is the environment of the stand-in's upgrade_db: its database
+// and how many seconds it takes.
 func upgradeEnv(dbURL string, seconds int) []string {
-	return []string{"DATABASE_URL=" + dbURL, "KANTREE_STUB_UPGRADE_SECONDS=" + strconv.Itoa(seconds),
-		"PATH=/usr/lib/postgresql/15/bin:" + os.Getenv("PATH")}
+	return []string{"DATABASE_URL=" + dbURL, "KANTREE_STUB_UPGRADE_SECONDS=" + strconv.Itoa(seconds)}
 }
 
-func upgradeRuns(t *testing.T, dbURL string) int {
+// upgradeRuns returns the upgrade_db runs the stand-in recorded for
+// version, and their statuses, oldest first.
+func upgradeRuns(t *testing.T, dbURL, version string) (int, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dbURL)
@@ -43,14 +44,22 @@ func upgradeRuns(t *testing.T, dbURL string) int {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM dev_runs").Scan(&n); err != nil {
+	runs, err := kantreestub.UpgradeRuns(ctx, conn)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	var statuses []string
+	for _, r := range runs {
+		if r.Version == version {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	return len(statuses), strings.Join(statuses, ",")
 }
 
+// terminateBackend ends a PostgreSQL session as the same role would.
 func terminateBackend(t *testing.T, dbURL string, pid int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dbURL)

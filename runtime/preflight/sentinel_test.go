@@ -78,5 +78,5 @@ func TestPreflightFollowsRedisSentinel(t *testing.T) {
 	checkBroken(t, brokenCase{name: "unknown master name", dbURL: pg.CreateDatabase(t),
 		redisURL: fmt.Sprintf("redis-sentinel://:%s@%s/nosuchmaster", redisPassword, sentinel),
 		kind:     "redis-sentinel-master-unknown", says: "do not know a master of that name",
-		secrets:  []string{pg.Password, redisPassword}})
+		secrets: []string{pg.Password, redisPassword}})
 }
