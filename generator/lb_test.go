@@ -25,9 +25,10 @@ import (
 type lbHost struct {
 	dir, ctConfig, site, nginxConf string
 	nginx, consulTemplate          string
+	token                          string // CONSUL_HTTP_TOKEN for consul-template, if any
 }
 
-func newLBHost(t *testing.T, c *testbed.Consul, files []generator.File) *lbHost {
+func newLBHost(t *testing.T, consulAddr string, files []generator.File) *lbHost {
 	t.Helper()
 	h := &lbHost{dir: t.TempDir(), nginx: testbed.Binary(t, "nginx"), consulTemplate: testbed.Binary(t, "consul-template")}
 	h.site, h.nginxConf, h.ctConfig = filepath.Join(h.dir, "kantree.conf"), filepath.Join(h.dir, "nginx.conf"), filepath.Join(h.dir, "consul-template.hcl")
@@ -43,7 +44,7 @@ func newLBHost(t *testing.T, c *testbed.Consul, files []generator.File) *lbHost 
 		"  uwsgi_temp_path %[1]s/tmp/uwsgi;\n  scgi_temp_path %[1]s/tmp/scgi;\n  include %[2]s;\n}\n", h.dir, h.site)))
 	cfg := string(fileData(t, files, "lb/consul-template.hcl"))
 	nginxArgs := fmt.Sprintf("-p %s/ -e %s/logs/error.log -c %s", h.dir, h.dir, h.nginxConf)
-	cfg = replaceOnce(t, cfg, `address = "127.0.0.1:8500"`, fmt.Sprintf("address = %q", c.HTTPAddr))
+	cfg = replaceOnce(t, cfg, `address = "127.0.0.1:8500"`, fmt.Sprintf("address = %q", consulAddr))
 	cfg = replaceOnce(t, cfg, `"/etc/consul-template.d/kantree/nginx.conf.ctmpl"`, fmt.Sprintf("%q", ctmpl))
 	cfg = replaceOnce(t, cfg, `"/etc/nginx/conf.d/kantree.conf"`, fmt.Sprintf("%q", h.site))
 	cfg = replaceOnce(t, cfg, "nginx -t -q &&", h.nginx+" -t -q "+nginxArgs+" &&")
@@ -62,6 +63,7 @@ func (h *lbHost) render(t *testing.T) (site, stderr string) {
 	cmd := exec.CommandContext(ctx, h.consulTemplate, "-config", h.ctConfig, "-once")
 	var errBuf strings.Builder
 	cmd.Stdout, cmd.Stderr = &errBuf, &errBuf
+	cmd.Env = append(os.Environ(), "CONSUL_HTTP_TOKEN="+h.token)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("consul-template -once: %v\n%s", err, errBuf.String())
 	}
@@ -91,7 +93,7 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 
 	for _, sticky := range []string{"cookie", "ip"} {
 		t.Run(sticky, func(t *testing.T) {
-			h := newLBHost(t, c, renderBasic(t, sticky, testbed.FreePort(t)))
+			h := newLBHost(t, c.HTTPAddr, renderBasic(t, sticky, testbed.FreePort(t)))
 			site, stderr := h.render(t)
 			if !strings.Contains(stderr, "kantree-nomad: nginx -t or reload failed") {
 				t.Errorf("the reload of a stopped nginx did not go through the guard; consul-template said:\n%s", stderr)
@@ -110,7 +112,7 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 
 	t.Run("no healthy instance", func(t *testing.T) {
 		deregisterAll(t, cl, "kantree-web")
-		h := newLBHost(t, c, renderBasic(t, "cookie", testbed.FreePort(t)))
+		h := newLBHost(t, c.HTTPAddr, renderBasic(t, "cookie", testbed.FreePort(t)))
 		site, _ := h.render(t)
 		if got := upstreamServers(site, "app"); len(got) != 1 || got[0] != "127.0.0.1:65535 down" {
 			t.Errorf("upstream app = %q, want only the placeholder", got)
@@ -121,7 +123,7 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 	})
 
 	t.Run("failing nginx -t keeps consul-template up", func(t *testing.T) {
-		h := newLBHost(t, c, renderBasic(t, "cookie", testbed.FreePort(t)))
+		h := newLBHost(t, c.HTTPAddr, renderBasic(t, "cookie", testbed.FreePort(t)))
 		write(t, h.nginxConf, []byte("events {}\nhttp { this_is_not_a_directive on; }\n"))
 		_, stderr := h.render(t) // fails the test if consul-template exits non-zero
 		if !strings.Contains(stderr, "this_is_not_a_directive") {

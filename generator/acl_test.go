@@ -1,0 +1,144 @@
+package generator_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+)
+
+const rootToken = "6e9c3a4e-0d6f-4b8e-9f1a-6b7c2d3e4f50"
+
+// startACLConsul runs a Consul dev agent with ACLs on and everything denied
+// by default, and returns a management client.
+func startACLConsul(t *testing.T) (string, *consul.Client) {
+	t.Helper()
+	ports := []int{testbed.FreePort(t), testbed.FreePort(t), testbed.FreePort(t)}
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	acl := fmt.Sprintf(`acl { enabled = true
+default_policy = "deny"
+tokens { initial_management = %q }
+}`, rootToken)
+	cfg := consul.DefaultNonPooledConfig()
+	cfg.Address, cfg.Token = addr, rootToken
+	root, err := consul.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testbed.StartCommand(t, testbed.Command{
+		Name: "consul-acl", Path: testbed.Binary(t, "consul"),
+		Args: []string{"agent", "-dev", "-node", "acl-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1",
+			"-http-port", strconv.Itoa(ports[0]), "-serf-lan-port", strconv.Itoa(ports[1]), "-server-port", strconv.Itoa(ports[2]),
+			"-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1", "-serf-wan-port", "-1",
+			"-log-level", "warn", "-hcl", "disable_update_check = true", "-hcl", acl},
+		Ready: func(ctx context.Context) error {
+			_, _, err := root.ACL().PolicyList((&consul.QueryOptions{}).WithContext(ctx))
+			return err
+		},
+	})
+	return addr, root
+}
+
+// tokenFor creates a policy from rules and a token holding it.
+func tokenFor(t *testing.T, root *consul.Client, name, rules string) string {
+	t.Helper()
+	p, _, err := root.ACL().PolicyCreate(&consul.ACLPolicy{Name: name, Rules: rules}, nil)
+	if err != nil {
+		t.Fatalf("consul refuses policy %s: %v\n%s", name, err, rules)
+	}
+	tok, _, err := root.ACL().TokenCreate(&consul.ACLToken{Policies: []*consul.ACLTokenPolicyLink{{ID: p.ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.SecretID
+}
+
+// TestSchedulerLockPolicy: with only the generated policy, the real
+// `kantree-nomad supervise` takes the lock and starts its command; without
+// the node rule of that policy it cannot.
+func TestSchedulerLockPolicy(t *testing.T) {
+	addr, root := startACLConsul(t)
+	files := renderBasic(t, "cookie", 80)
+	rules := string(fileData(t, files, "acl/consul-scheduler-lock.policy.hcl"))
+	full := tokenFor(t, root, "scheduler-lock", rules)
+	withoutNode := tokenFor(t, root, "scheduler-lock-no-node", rules[:strings.Index(rules, "# The TTL check")])
+	bin := testbed.BuildKantreeNomad(t)
+
+	// Without the node rule first, so that no earlier session's lock-delay
+	// can explain a failure.
+	if runSupervise(t, bin, addr, withoutNode, "without-node", nil) {
+		t.Errorf("supervise got the lock without node write: the policy's node rule is not what makes it work")
+	}
+	if checks, err := root.Agent().Checks(); err != nil || len(checks) != 0 {
+		t.Errorf("without node write, checks were registered: %v (%v)", checks, err)
+	}
+	held := runSupervise(t, bin, addr, full, "full", func() {
+		pair, _, err := root.KV().Get("kantree/kantree/scheduler", nil)
+		if err != nil || pair == nil || pair.Session == "" {
+			t.Errorf("the lock key is not held by a session: %+v, %v", pair, err)
+		}
+	})
+	if !held {
+		t.Fatalf("supervise with the generated policy did not get the lock")
+	}
+}
+
+// runSupervise runs supervise with the lock arguments of the generated
+// scheduler task and a command that reports whether it runs under the lock.
+func runSupervise(t *testing.T, bin, addr, token, name string, whileHeld func()) bool {
+	t.Helper()
+	marker := filepath.Join(t.TempDir(), "held")
+	args := []string{"supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s",
+		"--", "/bin/sh", "-c", `echo "$KANTREE_LOCK_HELD" > ` + marker + `; exec sleep 600`}
+	p := testbed.StartCommand(t, testbed.Command{Name: "supervise-" + name, Path: bin, Args: args,
+		Env: []string{"CONSUL_HTTP_ADDR=" + addr, "CONSUL_HTTP_TOKEN=" + token}})
+	defer func() { _ = p.Stop() }()
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		if data, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(data)) == "1" {
+			if whileHeld != nil {
+				whileHeld()
+			}
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("supervise %s: no lock after 8s; log:\n%s", name, p.LogTail(6))
+	return false
+}
+
+// TestLBPolicy: consul-template with a token of the generated LB policy
+// sees the healthy instances; with a token without it, it sees none and
+// renders the placeholders.
+func TestLBPolicy(t *testing.T) {
+	addr, root := startACLConsul(t)
+	files := renderBasic(t, "cookie", 80)
+	lbToken := tokenFor(t, root, "lb", string(fileData(t, files, "acl/consul-lb.policy.hcl")))
+	noneToken := tokenFor(t, root, "unrelated", `key_prefix "unrelated/" { policy = "read" }`)
+	web, push := testbed.FreePort(t), testbed.FreePort(t)
+	register(t, root, "kantree-web", web, "passing")
+	register(t, root, "kantree-push", push, "passing")
+
+	h := newLBHost(t, addr, files)
+	h.token = lbToken
+	site, _ := h.render(t)
+	checkUpstream(t, site, "app", []int{web})
+	checkUpstream(t, site, "push", []int{push})
+
+	h = newLBHost(t, addr, files)
+	h.token = noneToken
+	site, _ = h.render(t)
+	for _, up := range []string{"app", "push"} {
+		if got := upstreamServers(site, up); len(got) != 1 || got[0] != "127.0.0.1:65535 down" {
+			t.Errorf("without the LB policy, upstream %s = %q; want only the placeholder", up, got)
+		}
+	}
+}
