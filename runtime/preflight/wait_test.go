@@ -66,3 +66,21 @@ func recordRelease(t *testing.T, dbURL, release string) {
 		t.Fatalf("migrate -release %s: %v\n%s", release, err, out.String())
 	}
 }
+
+func TestPreflightWaitsForTheMigration(t *testing.T) {
+	pg, rd := sharedPostgres(t), sharedRedis(t)
+	dbURL := pg.CreateDatabase(t)
+	recordRelease(t, dbURL, "8.4.0")
+	cmd, out := preflightCmd(t, dbURL, rd.URL(), "-timeout", "60s", "-max-backoff", "500ms", "-release", "8.4.1")
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	recordRelease(t, dbURL, "8.4.1")
+	r := wait(t, cmd, out, start)
+	if r.code != 0 || !strings.Contains(r.output, "kind=postgres-schema-release") ||
+		!strings.Contains(r.output, "schema at release 8.4.1") {
+		t.Fatalf("exit %d, want 0 after waiting for release 8.4.1:\n%s", r.code, r.output)
+	}
+}
