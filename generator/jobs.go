@@ -117,16 +117,25 @@ func updateStrategy(proc *jobspec.Process) *api.UpdateStrategy {
 		HealthCheck: new("checks"), MinHealthyTime: new(10 * time.Second), HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute)}
 }
 
+// constraints places a group: its node class, distinct hosts, then its
+// own constraints, each once.
 func constraints(proc *jobspec.Process) []*api.Constraint {
 	var out []*api.Constraint
+	seen := map[api.Constraint]bool{}
+	add := func(c api.Constraint) {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, &c)
+		}
+	}
 	if proc.NodeClass != "" {
-		out = append(out, &api.Constraint{LTarget: "${node.class}", Operand: "=", RTarget: proc.NodeClass})
+		add(api.Constraint{LTarget: "${node.class}", Operand: "=", RTarget: proc.NodeClass})
 	}
 	if proc.DistinctHosts {
-		out = append(out, &api.Constraint{Operand: "distinct_hosts", RTarget: "true"})
+		add(api.Constraint{Operand: "distinct_hosts", RTarget: "true"})
 	}
 	for _, c := range proc.Constraints {
-		out = append(out, &api.Constraint{LTarget: c.Attribute, Operand: or(c.Operator, "="), RTarget: c.Value})
+		add(api.Constraint{LTarget: c.Attribute, Operand: or(c.Operator, "="), RTarget: c.Value})
 	}
 	return out
 }

@@ -301,11 +301,6 @@ EOT
       value     = "apps"
       operator  = "="
     }
-    constraint {
-      attribute = "$${node.class}"
-      value     = "apps"
-      operator  = "="
-    }
     restart {
       interval = "5m"
       attempts = 3
