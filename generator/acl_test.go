@@ -12,7 +12,9 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 
+	"github.com/kantree-nomad/kantree-nomad/generator"
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
 )
 
 const rootToken = "6e9c3a4e-0d6f-4b8e-9f1a-6b7c2d3e4f50"
@@ -91,13 +93,34 @@ func TestSchedulerLockPolicy(t *testing.T) {
 	}
 }
 
+// schedulerLockArgs are the generated scheduler task's arguments up to and
+// including "--".
+func schedulerLockArgs(t *testing.T) []string {
+	t.Helper()
+	d, _, diags := jobspec.Load("../examples/basic/kantree.hcl", jobspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	b, err := generator.Generate(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := findTask(t, b.Service, "scheduler", "scheduler").Config["args"].([]string)
+	for i, a := range args {
+		if a == "--" {
+			return append([]string(nil), args[:i+1]...)
+		}
+	}
+	t.Fatalf("no -- in the scheduler's arguments %q", args)
+	return nil
+}
+
 // runSupervise runs supervise with the lock arguments of the generated
 // scheduler task and a command that reports whether it runs under the lock.
 func runSupervise(t *testing.T, bin, addr, token, name string, whileHeld func()) bool {
 	t.Helper()
 	marker := filepath.Join(t.TempDir(), "held")
-	args := []string{"supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s",
-		"--", "/bin/sh", "-c", `echo "$KANTREE_LOCK_HELD" > ` + marker + `; exec sleep 600`}
+	args := append(schedulerLockArgs(t), "/bin/sh", "-c", `echo "$KANTREE_LOCK_HELD" > `+marker+`; exec sleep 600`)
 	p := testbed.StartCommand(t, testbed.Command{Name: "supervise-" + name, Path: bin, Args: args,
 		Env: []string{"CONSUL_HTTP_ADDR=" + addr, "CONSUL_HTTP_TOKEN=" + token}})
 	defer func() { _ = p.Stop() }()
