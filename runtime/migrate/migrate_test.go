@@ -60,9 +60,7 @@ func TestFiveConcurrentMigratesRunTheUpgradeOnce(t *testing.T) {
 func TestSIGKILLedMigrateIsInterruptedAndTheNextRunsAgain(t *testing.T) {
 	dbURL := sharedPostgres(t).CreateDatabase(t)
 	first := startMigrate(t, dbURL, "9.0.0", upgradeEnv(dbURL, 60))
-	waitFor(t, 20*time.Second, "the first attempt to run", func() bool {
-		return statuses(ledger(t, dbURL, "9.0.0")) == "running"
-	})
+	waitRunning(t, dbURL, "9.0.0")
 	upgrade := childOf(t, first.cmd.Process.Pid)
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -117,9 +115,7 @@ func TestFailedUpgradeIsRecordedAndRetried(t *testing.T) {
 func TestSIGTERMStopsTheUpgradeAndRecordsKilled(t *testing.T) {
 	dbURL := sharedPostgres(t).CreateDatabase(t)
 	p := startMigrate(t, dbURL, "9.2.0", upgradeEnv(dbURL, 60), "-kill-grace", "2s")
-	waitFor(t, 20*time.Second, "the attempt to run", func() bool {
-		return statuses(ledger(t, dbURL, "9.2.0")) == "running"
-	})
+	waitRunning(t, dbURL, "9.2.0")
 	upgrade := childOf(t, p.cmd.Process.Pid)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -143,9 +139,7 @@ func TestLostLockConnectionStopsTheUpgrade(t *testing.T) {
 	pg := sharedPostgres(t)
 	dbURL := pg.CreateDatabase(t)
 	p := startMigrate(t, dbURL, "9.3.0", upgradeEnv(dbURL, 60), "-kill-grace", "2s")
-	waitFor(t, 20*time.Second, "the attempt to run", func() bool {
-		return statuses(ledger(t, dbURL, "9.3.0")) == "running"
-	})
+	waitRunning(t, dbURL, "9.3.0")
 	upgrade := childOf(t, p.cmd.Process.Pid)
 	terminateBackend(t, dbURL, ledger(t, dbURL, "9.3.0")[0].BackendPID)
 	if code := p.wait(t, 20*time.Second); code == 0 {
@@ -161,6 +155,16 @@ func TestLostLockConnectionStopsTheUpgrade(t *testing.T) {
 	if got := statuses(ledger(t, dbURL, "9.3.0")); got != "interrupted,succeeded" {
 		t.Fatalf("ledger %s, want interrupted,succeeded", got)
 	}
+}
+
+// waitRunning waits until migrate has recorded an attempt of release as
+// running and the stand-in's upgrade_db has recorded its start.
+func waitRunning(t *testing.T, dbURL, release string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "upgrade_db of "+release+" to run", func() bool {
+		_, st := upgradeRuns(t, dbURL, release)
+		return statuses(ledger(t, dbURL, release)) == "running" && strings.HasSuffix(st, "running")
+	})
 }
 
 // childOf returns the pid of the one child process of pid.
@@ -199,9 +203,7 @@ func alive(pid int) bool {
 func TestMigrateUnderAnotherLockKeyRefusesWhileOneRuns(t *testing.T) {
 	dbURL := sharedPostgres(t).CreateDatabase(t)
 	first := startMigrate(t, dbURL, "9.4.0", upgradeEnv(dbURL, 60), "-lock-key", "1", "-kill-grace", "2s")
-	waitFor(t, 20*time.Second, "the first attempt to run", func() bool {
-		return statuses(ledger(t, dbURL, "9.4.0")) == "running"
-	})
+	waitRunning(t, dbURL, "9.4.0")
 	other := startMigrate(t, dbURL, "9.4.0", upgradeEnv(dbURL, 0), "-lock-key", "2")
 	if code := other.wait(t, 30*time.Second); code == 0 ||
 		!strings.Contains(other.out.String(), "under another lock key") ||
