@@ -71,6 +71,9 @@ func (h *lbHost) render(t *testing.T) (site, stderr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st, err := os.Stat(h.site); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("rendered site mode = %v (%v), want 0644 from perms = 0644", st.Mode(), err)
+	}
 	return string(data), errBuf.String()
 }
 
