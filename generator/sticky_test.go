@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	consul "github.com/hashicorp/consul/api"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
@@ -194,6 +195,8 @@ func checkCookieStickiness(t *testing.T, lb lbAddr) {
 	}
 	// Same client, its address changing on every request: the cookie holds it.
 	lb.keepsSession(t, jar, sid, first.instance, 12, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+	// The session upgrades to a websocket through nginx, on the same instance.
+	lb.upgrades(t, sid, cookie)
 	// Fresh clients behind one address (one NAT) spread over both instances.
 	seen := map[string]int{}
 	for range 30 {
@@ -239,4 +242,28 @@ func checkWebSpreads(t *testing.T, lb lbAddr) {
 		t.Errorf("20 web requests reached %v; want both web instances", seen)
 	}
 	t.Logf("web: 20 requests -> %v", seen)
+}
+
+// upgrades opens the session's websocket through nginx (an unknown sid, on
+// the other instance, would be refused with 400) and runs engine.io's probe.
+func (lb lbAddr) upgrades(t *testing.T, sid string, cookie *http.Cookie) {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(lb.base, "http") + "/socket.io/?EIO=4&transport=websocket&sid=" + sid
+	header := http.Header{"Cookie": {cookie.String()}, "Host": {"kantree.example.com"}}
+	conn, resp, err := (&websocket.Dialer{HandshakeTimeout: 5 * time.Second}).Dial(url, header)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("websocket upgrade through nginx: %v (HTTP %d)", err, status)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("2probe")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "3probe" {
+		t.Fatalf("websocket probe: %q, %v", msg, err)
+	}
 }
