@@ -23,6 +23,16 @@ type Consul struct {
 	SerfAddr   string // "ip:port" of Serf LAN
 	Server     bool
 	DataDir    string
+	// Token is the ACL management token when ACLs are enabled
+	// (ConsulOptions.ACL), else "". Client and Config use it.
+	Token string
+}
+
+// ConsulOptions configure StartConsulWith.
+type ConsulOptions struct {
+	// ACL enables ACLs with default_policy deny; Consul.Token is the
+	// initial management token.
+	ACL bool
 }
 
 // consulAgent is the configuration of one agent to start.
@@ -39,9 +49,31 @@ type consulAgent struct {
 // its node. Restart gives an empty agent on the same ports.
 func StartConsul(t testing.TB) *Consul {
 	t.Helper()
+	return StartConsulWith(t, ConsulOptions{})
+}
+
+// StartConsulWith is StartConsul with options.
+func StartConsulWith(t testing.TB, o ConsulOptions) *Consul {
+	t.Helper()
 	c := newConsul(t, consulAgent{ip: "127.0.0.1", name: "dev-" + randomHex(t, 3), dev: true})
-	c.Process = startProcess(t, c.spec(t, consulAgent{dev: true}, c.devReady))
+	spec := c.spec(t, consulAgent{dev: true}, c.devReady)
+	if o.ACL {
+		c.Token = uuid(t)
+		spec.args = append(spec.args, "-hcl", fmt.Sprintf(`acl {
+  enabled = true
+  default_policy = "deny"
+  enable_token_persistence = false
+  tokens { initial_management = %q }
+}`, c.Token))
+	}
+	c.Process = startProcess(t, spec)
 	return c
+}
+
+// uuid returns a random UUID (version 4), the form Consul wants for tokens.
+func uuid(t testing.TB) string {
+	h := randomHex(t, 16)
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
 }
 
 // newConsul picks the agent's ports on its address.
@@ -112,10 +144,10 @@ func (c *Consul) Client() *api.Client {
 	return cl
 }
 
-// Config returns a Consul API configuration for this agent (no token).
+// Config returns a Consul API configuration for this agent, with Token.
 func (c *Consul) Config() *api.Config {
 	cfg := api.DefaultNonPooledConfig()
-	cfg.Address, cfg.Token, cfg.Scheme = c.HTTPAddr, "", "http"
+	cfg.Address, cfg.Token, cfg.Scheme = c.HTTPAddr, c.Token, "http"
 	return cfg
 }
 

@@ -65,3 +65,20 @@ func TestConsulClusterElectsNewLeaderWhenLeaderKilled(t *testing.T) {
 		t.Fatal("no leader after the old leader came back")
 	}
 }
+
+func TestConsulWithACLDeniesAnonymous(t *testing.T) {
+	t.Parallel()
+	c := testbed.StartConsulWith(t, testbed.ConsulOptions{ACL: true})
+	if c.Token == "" {
+		t.Fatal("no management token")
+	}
+	if _, err := c.Client().KV().Put(&api.KVPair{Key: "k", Value: []byte("v")}, nil); err != nil {
+		t.Fatalf("KV put with the management token: %v", err)
+	}
+	cfg := c.Config()
+	cfg.Token = ""
+	anon, _ := api.NewClient(cfg)
+	if _, err := anon.KV().Put(&api.KVPair{Key: "k", Value: []byte("v")}, nil); err == nil {
+		t.Fatal("anonymous KV put allowed with default_policy deny")
+	}
+}

@@ -7,7 +7,30 @@
 //
 // Every service value embeds *Process, which the fault tests use to stop,
 // kill, pause (SIGSTOP), resume (SIGCONT) and restart a service on the same
-// ports and data.
+// ports and data. Each program runs in its own process group with
+// Pdeathsig=SIGKILL, so a crashed test binary leaves nothing behind; its
+// output goes to Process.LogPath, whose end is in every start failure.
+// Kill, Pause and Resume signal the whole group and every descendant
+// (PostgreSQL backends leave the group with setsid).
+//
+// Other programs (the stand-in platform, kantree-nomad) run the same way
+// with StartCommand; HTTPReady and TCPReady are ready-made probes.
+//
+// # Configuration handed to services
+//
+//   - PostgreSQL: initdb with fsync off; TCP on 127.0.0.1 (scram-sha-256)
+//     for the password role "kantree" (LOGIN CREATEDB, not superuser); the
+//     unix socket in SocketDir trusts the superuser "postgres" (SuperURL).
+//   - nginx: StartNginx replaces @PORT@ (a free port, then Nginx.Port) and
+//     @DIR@ (its prefix directory) in the configuration, which is either
+//     the inside of the http block or a whole nginx.conf. WriteConf and
+//     Reload (nginx -t, SIGHUP, wait for the new worker) change it.
+//   - consul-template stops on SIGINT (its kill_signal); it logs SIGTERM
+//     and keeps running.
+//   - Consul: StartConsulWith(t, ConsulOptions{ACL: true}) enables ACLs
+//     (default deny) with Consul.Token as management token. The cluster
+//     uses raft_multiplier 1 and fast gossip probes; its members have their
+//     own gossip key.
 //
 // # Missing programs
 //
