@@ -27,6 +27,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	check := fs.Duration("check", time.Second, "how often the lock connection is pinged while the command runs")
 	pingLimit := fs.Duration("ping-timeout", 5*time.Second, "a ping slower than this counts as a lost lock connection")
 	grace := fs.Duration("kill-grace", 10*time.Second, "SIGTERM to SIGKILL when the command must be stopped")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for PostgreSQL to be usable before giving up")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -44,7 +45,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		DSN: dsn, Release: *release, LockKey: *key, Command: fs.Args(), Env: os.Environ(),
 		Host: migrateHost(), Stdout: stdout, Stderr: stderr,
 		Log:  slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "migrate"),
-		Poll: *poll, Check: *check, PingLimit: *pingLimit, Grace: *grace,
+		Poll: *poll, Check: *check, PingLimit: *pingLimit, Grace: *grace, Wait: *wait,
 	}
 	out, err := migrate.Run(ctx, cfg)
 	if err != nil {

@@ -1,7 +1,9 @@
 // Package migrate runs the database upgrade (./platform upgrade_db) exactly
 // once per release, however many copies of the upgrade-db job start at once.
 //
-// One dedicated connection (a pgx.Conn, not a pool) takes a session-level
+// It first waits (runtime/retry, up to Config.Wait) for PostgreSQL to be a
+// usable primary. Then one dedicated connection (a pgx.Conn, not a pool)
+// takes a session-level
 // PostgreSQL advisory lock. Holding it, migrate reads a ledger table it
 // creates itself, skips a release that already succeeded, marks rows left
 // "running" by a holder that has died as "interrupted", records the start of

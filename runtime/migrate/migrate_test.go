@@ -232,3 +232,20 @@ func TestMigrateUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestMigrateWaitsForPostgres(t *testing.T) {
+	pg := testbed.StartPostgres(t)
+	dbURL := pg.CreateDatabase(t)
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	p := startMigrate(t, dbURL, "9.6.0", upgradeEnv(dbURL, 0), "-wait", "60s")
+	time.Sleep(3 * time.Second)
+	pg.Restart(t)
+	if code := p.wait(t, 60*time.Second); code != 0 || !strings.Contains(p.out.String(), "kind=connection-refused") {
+		t.Fatalf("exit %d, want 0 after refused attempts:\n%s", code, p.out.String())
+	}
+	if got := statuses(ledger(t, dbURL, "9.6.0")); got != "succeeded" {
+		t.Fatalf("ledger %s, want succeeded", got)
+	}
+}

@@ -14,8 +14,8 @@ func TestMigrateRefusesTransactionPoolingAndWorksInSessionMode(t *testing.T) {
 	db := dbURL[strings.LastIndex(dbURL, "/")+1 : strings.Index(dbURL, "?")]
 
 	transaction := testbed.StartPgBouncer(t, pg, "transaction").URL(db)
-	p := startMigrate(t, transaction, "9.5.0", upgradeEnv(transaction, 0))
-	if code := p.wait(t, 30*time.Second); code == 0 || !strings.Contains(p.out.String(), "refuse to run") ||
+	p := startMigrate(t, transaction, "9.5.0", upgradeEnv(transaction, 0), "-wait", "1s")
+	if code := p.wait(t, 30*time.Second); code == 0 || !strings.Contains(p.out.String(), "pool_mode=transaction") ||
 		strings.Contains(p.out.String(), pg.Password) {
 		t.Fatalf("through transaction pooling: exit %d, want a refusal without the password:\n%s", code, p.out.String())
 	}

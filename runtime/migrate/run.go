@@ -14,6 +14,7 @@ import (
 	"github.com/kantree-nomad/kantree-nomad/runtime/child"
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
 	"github.com/kantree-nomad/kantree-nomad/runtime/pgcheck"
+	"github.com/kantree-nomad/kantree-nomad/runtime/retry"
 )
 
 // Config says what to run and where to record it.
@@ -32,6 +33,7 @@ type Config struct {
 	Check     time.Duration // lock connection ping interval (default 1s)
 	PingLimit time.Duration // how long one ping may take before the connection counts as lost (default 5s)
 	Grace     time.Duration // SIGTERM to SIGKILL when stopping the command (default 10s)
+	Wait      time.Duration // how long to wait for PostgreSQL to be usable (default: one attempt)
 }
 
 // Outcome says what Run did when it returns no error.
@@ -68,17 +70,11 @@ func Run(ctx context.Context, cfg Config) (Outcome, error) {
 	if cfg.Release == "" || len(cfg.Command) == 0 {
 		return Outcome{}, errors.New("migrate: a release and a command are required")
 	}
-	conn, err := pgcheck.Connect(ctx, cfg.DSN)
+	conn, err := connect(ctx, &cfg)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("migrate: connect: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := pgcheck.CheckPrimary(ctx, conn, diagnosis.Redact(cfg.DSN)); err != nil {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}
-	if err := pgcheck.CheckSessionPooling(ctx, conn, cfg.DSN); err != nil {
-		return Outcome{}, fmt.Errorf("migrate: refuse to run: %w", err)
-	}
+	defer conn.Close(context.WithoutCancel(ctx))
 	if err := acquire(ctx, conn, cfg.LockKey, cfg.Poll, cfg.Log); err != nil {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}
@@ -94,6 +90,35 @@ func Run(ctx context.Context, cfg Config) (Outcome, error) {
 		cfg.Log.Warn("unlock failed; closing the connection releases the lock", "error", err)
 	}
 	return out, runErr
+}
+
+// connect opens the lock connection: to a primary, keeping its server
+// session (a pooler that shares sessions is refused). It retries with
+// backoff for up to cfg.Wait, so that a job started while PostgreSQL
+// restarts or fails over rides it out.
+func connect(ctx context.Context, cfg *Config) (*pgx.Conn, error) {
+	target := diagnosis.Redact(cfg.DSN)
+	loop := &retry.Loop{Clock: retry.SystemClock{}, Backoff: retry.DefaultBackoff(5 * time.Second),
+		Deadline: time.Now().Add(cfg.Wait), Attempt: 10 * time.Second, Log: cfg.Log}
+	var conn *pgx.Conn
+	_, err := loop.Run(ctx, retry.Check{Name: pgcheck.Service, Target: target,
+		Try: func(ctx context.Context) (string, error) {
+			c, err := pgcheck.Connect(ctx, cfg.DSN)
+			if err != nil {
+				return "", err
+			}
+			if err := pgcheck.CheckPrimary(ctx, c, target); err != nil {
+				c.Close(context.WithoutCancel(ctx))
+				return "", err
+			}
+			if err := pgcheck.CheckSessionPooling(ctx, c, cfg.DSN); err != nil {
+				c.Close(context.WithoutCancel(ctx))
+				return "", err
+			}
+			conn = c
+			return "primary, server session kept", nil
+		}})
+	return conn, err
 }
 
 // runLocked does the work that needs the lock: ledger, skip, run, record.

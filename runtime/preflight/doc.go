@@ -1,6 +1,7 @@
 // Package preflight waits until PostgreSQL and Redis are usable by Kantree,
 // retrying with capped, jittered exponential backoff and logging one line
-// per attempt, and gives up after a timeout with the last diagnosis.
+// per attempt (runtime/retry), and gives up after a timeout with the last
+// diagnosis.
 //
 // Usable means: PostgreSQL answers on a primary, through a connection that
 // keeps its server session (no PgBouncer transaction pooling), and, when a

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
+	"github.com/kantree-nomad/kantree-nomad/runtime/retry"
 )
 
 // Config says what to check and how long to wait.
@@ -18,8 +19,8 @@ type Config struct {
 	Timeout        time.Duration // give up after this long (default 2m)
 	AttemptTimeout time.Duration // bound of one attempt (default 10s)
 	MaxBackoff     time.Duration // cap of the default backoff (default 10s)
-	Backoff        Backoff       // default DefaultBackoff with math/rand and MaxBackoff
-	Clock          Clock         // default SystemClock
+	Backoff        retry.Backoff // default retry.DefaultBackoff(MaxBackoff)
+	Clock          retry.Clock   // default retry.SystemClock
 	Log            *slog.Logger  // one line per attempt
 }
 
@@ -35,19 +36,19 @@ type Report struct {
 // was recognised.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	cfg.defaults()
-	r := &retrier{clock: cfg.Clock, backoff: cfg.Backoff, attempt: cfg.AttemptTimeout,
-		deadline: cfg.Clock.Now().Add(cfg.Timeout), log: cfg.Log}
-	checks := []check{
-		{name: "postgres", target: redactedOrEmpty(cfg.PostgresDSN),
-			try: func(ctx context.Context) (string, error) { return checkPostgres(ctx, cfg.PostgresDSN, cfg.Release) }},
-		{name: "redis", target: redactedOrEmpty(cfg.RedisURL),
-			try: func(ctx context.Context) (string, error) { return checkRedis(ctx, cfg.RedisURL) }},
+	loop := &retry.Loop{Clock: cfg.Clock, Backoff: cfg.Backoff, Attempt: cfg.AttemptTimeout,
+		Deadline: cfg.Clock.Now().Add(cfg.Timeout), Log: cfg.Log}
+	checks := []retry.Check{
+		{Name: "postgres", Target: redactedOrEmpty(cfg.PostgresDSN),
+			Try: func(ctx context.Context) (string, error) { return checkPostgres(ctx, cfg.PostgresDSN, cfg.Release) }},
+		{Name: "redis", Target: redactedOrEmpty(cfg.RedisURL),
+			Try: func(ctx context.Context) (string, error) { return checkRedis(ctx, cfg.RedisURL) }},
 	}
 	found := make([]string, len(checks))
 	errs := make([]error, len(checks))
 	var wg sync.WaitGroup
 	for i, c := range checks {
-		wg.Go(func() { found[i], errs[i] = r.run(ctx, c) })
+		wg.Go(func() { found[i], errs[i] = loop.Run(ctx, c) })
 	}
 	wg.Wait()
 	return Report{Postgres: found[0], Redis: found[1]}, errors.Join(errs...)
@@ -61,13 +62,10 @@ func (c *Config) defaults() {
 		c.AttemptTimeout = 10 * time.Second
 	}
 	if c.Clock == nil {
-		c.Clock = SystemClock{}
+		c.Clock = retry.SystemClock{}
 	}
 	if c.Backoff.Rand == nil {
-		c.Backoff = DefaultBackoff(randFloat)
-		if c.MaxBackoff > 0 {
-			c.Backoff.Max = c.MaxBackoff
-		}
+		c.Backoff = retry.DefaultBackoff(c.MaxBackoff)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -1,6 +1,9 @@
-package preflight
+package retry
 
-import "time"
+import (
+	"math/rand/v2"
+	"time"
+)
 
 // Clock is the time source of the retry loop, injected for tests.
 type Clock interface {
@@ -28,9 +31,13 @@ type Backoff struct {
 	Rand    func() float64 // uniform in [0, 1); injected for tests
 }
 
-// DefaultBackoff starts at 250ms and caps at 10s.
-func DefaultBackoff(rand func() float64) Backoff {
-	return Backoff{Initial: 250 * time.Millisecond, Max: 10 * time.Second, Factor: 2, Rand: rand}
+// DefaultBackoff starts at 250ms, doubles, and caps at max (10s when max
+// is not positive), with math/rand/v2 as the jitter source.
+func DefaultBackoff(max time.Duration) Backoff {
+	if max <= 0 {
+		max = 10 * time.Second
+	}
+	return Backoff{Initial: 250 * time.Millisecond, Max: max, Factor: 2, Rand: rand.Float64}
 }
 
 // Delay returns the wait after failed attempt n (1-based).

@@ -1,4 +1,4 @@
-package preflight
+package retry
 
 import (
 	"bytes"
@@ -55,13 +55,13 @@ func TestBackoffDelayGrowsWithJitterAndCap(t *testing.T) {
 	}
 }
 
-func newTestRetrier(clock *fakeClock, timeout time.Duration, log *bytes.Buffer) *retrier {
-	return &retrier{
-		clock:    clock,
-		backoff:  Backoff{Initial: time.Second, Max: 8 * time.Second, Factor: 2, Rand: func() float64 { return 0.5 }},
-		deadline: clock.Now().Add(timeout),
-		attempt:  time.Second,
-		log:      slog.New(slog.NewTextHandler(log, nil)),
+func newTestRetrier(clock *fakeClock, timeout time.Duration, log *bytes.Buffer) *Loop {
+	return &Loop{
+		Clock:    clock,
+		Backoff:  Backoff{Initial: time.Second, Max: 8 * time.Second, Factor: 2, Rand: func() float64 { return 0.5 }},
+		Deadline: clock.Now().Add(timeout),
+		Attempt:  time.Second,
+		Log:      slog.New(slog.NewTextHandler(log, nil)),
 	}
 }
 
@@ -70,8 +70,8 @@ func TestRetryLogsEachAttemptThenSucceeds(t *testing.T) {
 	var log bytes.Buffer
 	r := newTestRetrier(clock, time.Minute, &log)
 	calls := 0
-	found, err := r.run(context.Background(), check{name: "postgres", target: "postgres://u:xxxxx@h/k",
-		try: func(context.Context) (string, error) {
+	found, err := r.Run(context.Background(), Check{Name: "postgres", Target: "postgres://u:xxxxx@h/k",
+		Try: func(context.Context) (string, error) {
 			calls++
 			if calls < 4 {
 				return "", &diagnosis.Diagnosis{Kind: diagnosis.Refused, Service: "postgres", Summary: "refused"}
@@ -100,8 +100,8 @@ func TestRetryGivesUpAtDeadlineWithLastDiagnosis(t *testing.T) {
 	var log bytes.Buffer
 	r := newTestRetrier(clock, 20*time.Second, &log)
 	calls := 0
-	_, err := r.run(context.Background(), check{name: "redis", target: "redis://h",
-		try: func(context.Context) (string, error) {
+	_, err := r.Run(context.Background(), Check{Name: "redis", Target: "redis://h",
+		Try: func(context.Context) (string, error) {
 			calls++
 			return "", &diagnosis.Diagnosis{Kind: diagnosis.RedisNoAuth, Service: "redis", Summary: "noauth"}
 		}})
@@ -135,16 +135,16 @@ func TestRetryKeepsTheTellingDiagnosisOverAFinalTimeout(t *testing.T) {
 	var log bytes.Buffer
 	r := newTestRetrier(clock, 5*time.Second, &log)
 	calls := 0
-	_, err := r.run(context.Background(), check{name: "redis", target: "redis://h",
-		try: func(context.Context) (string, error) {
+	_, err := r.Run(context.Background(), Check{Name: "redis", Target: "redis://h",
+		Try: func(context.Context) (string, error) {
 			calls++
 			if calls == 1 {
 				return "", &diagnosis.Diagnosis{Kind: diagnosis.RedisMasterNotFound, Service: "redis"}
 			}
 			return "", &diagnosis.Diagnosis{Kind: diagnosis.Timeout, Service: "redis"}
 		}})
-	if kindOf(err) != diagnosis.RedisMasterNotFound {
-		t.Errorf("final diagnosis %v, want the master-unknown one from attempt 1", kindOf(err))
+	if KindOf(err) != diagnosis.RedisMasterNotFound {
+		t.Errorf("final diagnosis %v, want the master-unknown one from attempt 1", KindOf(err))
 	}
 }
 
@@ -153,12 +153,12 @@ func TestRetryDoesNotRetryABadURL(t *testing.T) {
 	var log bytes.Buffer
 	r := newTestRetrier(clock, time.Minute, &log)
 	calls := 0
-	_, err := r.run(context.Background(), check{name: "redis", target: "(not set)",
-		try: func(context.Context) (string, error) {
+	_, err := r.Run(context.Background(), Check{Name: "redis", Target: "(not set)",
+		Try: func(context.Context) (string, error) {
 			calls++
 			return "", &diagnosis.Diagnosis{Kind: diagnosis.BadURL, Service: "redis"}
 		}})
-	if calls != 1 || kindOf(err) != diagnosis.BadURL {
+	if calls != 1 || KindOf(err) != diagnosis.BadURL {
 		t.Errorf("%d attempts, err %v; want 1 attempt and the bad-url diagnosis", calls, err)
 	}
 }
