@@ -17,16 +17,21 @@ var errSessionGone = errors.New("session no longer exists")
 // registerCheck registers the supervisor's TTL check on the local agent,
 // passing from the start.
 func (s *Supervisor) registerCheck(ctx context.Context) error {
-	reg := &api.AgentCheckRegistration{
+	reg := s.checkRegistration()
+	return retry(ctx, s.log, "register check "+s.cfg.CheckID, func(ctx context.Context) error {
+		return s.client.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx))
+	})
+}
+
+// checkRegistration is the supervisor's TTL check on the local agent.
+func (s *Supervisor) checkRegistration() *api.AgentCheckRegistration {
+	return &api.AgentCheckRegistration{
 		ID:   s.cfg.CheckID,
 		Name: "kantree-nomad supervise " + s.cfg.Key,
 		Notes: "Kept passing by the lock supervisor; the lock session is bound to it, " +
 			"so the session ends soon after the supervisor does.",
 		AgentServiceCheck: api.AgentServiceCheck{TTL: s.cfg.CheckTTL.String(), Status: api.HealthPassing},
 	}
-	return retry(ctx, s.log, "register check "+s.cfg.CheckID, func(ctx context.Context) error {
-		return s.client.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx))
-	})
 }
 
 // keepCheckPassing updates the TTL check until ctx ends. Failures are
@@ -39,8 +44,11 @@ func (s *Supervisor) keepCheckPassing(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.checkEvery())
 		err := s.client.Agent().UpdateTTLOpts(s.cfg.CheckID, "supervisor alive", api.HealthPassing, (&api.QueryOptions{}).WithContext(rctx))
 		cancel()
-		if err != nil && ctx.Err() == nil && !failing {
-			s.log.Warn("check update failed", "check", s.cfg.CheckID, "reason", err.Error())
+		if err != nil && ctx.Err() == nil {
+			if !failing {
+				s.log.Warn("check update failed", "check", s.cfg.CheckID, "reason", err.Error())
+			}
+			s.reregisterCheck(ctx)
 		}
 		failing = err != nil
 		select {
@@ -49,6 +57,15 @@ func (s *Supervisor) keepCheckPassing(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// reregisterCheck registers the check again after an update failed: an
+// agent that lost its state (wiped data directory, node reaped and
+// rejoined) no longer knows it, and the session needs it to exist.
+func (s *Supervisor) reregisterCheck(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.checkEvery())
+	defer cancel()
+	_ = s.client.Agent().CheckRegisterOpts(s.checkRegistration(), (&api.QueryOptions{}).WithContext(rctx))
 }
 
 // deregisterCheck removes the TTL check, best effort.

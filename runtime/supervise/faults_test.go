@@ -1,0 +1,199 @@
+//go:build faults
+
+package supervise_test
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+)
+
+// startOn starts a supervisor that talks to the agent at addr.
+func (r *rig) startOn(name, addr string) *supervisor {
+	r.t.Helper()
+	args := append([]string{"supervise", "-log-format", "json", "-key", r.key}, r.timings...)
+	return r.startCommand(name, append(args, "--", r.platform, "run", "scheduler"), addr)
+}
+
+// TestFaultCrashBoth is proof 3: SIGKILL the supervisor, its watchdog and
+// its child together; a standby starts within check TTL + lock-delay + 2 s.
+func TestFaultCrashBoth(t *testing.T) {
+	r := newRig(t, sharedConsul(t).HTTPAddr, sharedPostgres(t), defaultTimings)
+	a := r.start("a")
+	child := a.childPID(t, 1)
+	watchdog := int(a.await(t, "acquired", 1, time.Second).Attrs["watchdog_pid"].(float64))
+	b := r.start("b")
+	b.await(t, "waiting", 1, 30*time.Second)
+	r.awaitRuns(t, 1, 10*time.Second)
+
+	killed := time.Now()
+	for _, pid := range []int{a.cmd.Process.Pid, watchdog, child} {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	started := b.await(t, "command started", 1, 30*time.Second).Time.Sub(killed)
+	t.Logf("standby's command started %s after supervisor, watchdog and child were killed", started)
+	if bound := 3*time.Second + 5*time.Second + 2*time.Second; started > bound {
+		t.Errorf("standby started %s after the crash, want under %s", started, bound)
+	}
+	r.checkRuns(t, r.awaitRuns(t, 2, 10*time.Second))
+}
+
+// TestFaultAgentOutage is proof 5: the holder's agent (the client agent of
+// a 3-server cluster) is killed for 5, 20 and 60 s while a standby talks
+// to a server. The holder fences its child before the standby can start;
+// afterwards it waits again. A pause of the agent shorter than the fence
+// deadline does not restart the child.
+func TestFaultAgentOutage(t *testing.T) {
+	cl := testbed.StartConsulCluster(t)
+	r := newRig(t, cl.Client.HTTPAddr, sharedPostgres(t), defaultTimings)
+	holder := r.startOn("client-0", cl.Client.HTTPAddr)
+	holder.await(t, "command started", 1, 30*time.Second)
+	standby := r.startOn("server-0", cl.Servers[0].HTTPAddr)
+	standby.await(t, "waiting", 1, 30*time.Second)
+
+	// Shorter than the fence deadline (2s) and than failure detection.
+	if err := cl.Client.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cl.Client.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if n := holder.count("command started"); n != 1 || standby.count("command started") != 0 {
+		t.Errorf("a 0.5 s agent pause restarted the command (holder started it %d times)", n)
+	}
+
+	runs := 1
+	for i, outage := range []time.Duration{5 * time.Second, 20 * time.Second, 60 * time.Second} {
+		stopped := time.Now()
+		if err := cl.Client.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		took := standby.await(t, "command started", 1, outage+30*time.Second).Time.Sub(stopped)
+		time.Sleep(time.Until(stopped.Add(outage)))
+		cl.Client.Restart(t)
+		holder.await(t, "waiting", 2, 60*time.Second)
+		runs++
+		t.Logf("agent outage %s: standby took over after %s; the old holder waits again", outage, took)
+		// Hand the lock back to a supervisor on the client agent.
+		standby.signal(t, syscall.SIGTERM)
+		standby.wait(t, 15*time.Second)
+		holder.await(t, "command started", 2, 15*time.Second)
+		runs++
+		standby = r.startOn(fmt.Sprintf("server-%d", i+1), cl.Servers[0].HTTPAddr)
+		standby.await(t, "waiting", 1, 30*time.Second)
+		holder = renumber(holder)
+	}
+	r.checkRuns(t, r.awaitRuns(t, runs, 10*time.Second))
+}
+
+// renumber lets the outage loop keep counting events from the holder's
+// next hold: events so far are dropped.
+func renumber(s *supervisor) *supervisor {
+	s.mu.Lock()
+	s.events = nil
+	s.mu.Unlock()
+	return s
+}
+
+// electionTimings give a fence deadline (lock-delay - kill grace - 1s =
+// 7s) above the consistent-read outage of an election in the test
+// cluster; with the defaults (2s) an election longer than 2s fences the
+// scheduler, which is safe but a restart. The test prints the outage.
+var electionTimings = []string{"-ttl", "10s", "-lock-delay", "10s", "-kill-grace", "2s", "-check-ttl", "3s"}
+
+// TestFaultLeaderElections is proof 6: 20 leader elections (the leader
+// server stopped and restarted) while a holder and a standby talk to the
+// client agent. No overlap; spurious restarts (goal 0) are counted.
+func TestFaultLeaderElections(t *testing.T) {
+	cl := testbed.StartConsulCluster(t)
+	r := newRig(t, cl.Client.HTTPAddr, sharedPostgres(t), electionTimings)
+	holder := r.start("a")
+	holder.await(t, "command started", 1, 30*time.Second)
+	standby := r.start("b")
+	standby.await(t, "waiting", 1, 30*time.Second)
+	probe := startReadProbe(cl.Client.Client(), r.key)
+
+	for i := 0; i < 20; i++ {
+		leader := cl.Leader(t)
+		if err := leader.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		next := cl.WaitLeader(t, 30*time.Second)
+		leader.Restart(t)
+		waitHealthy(t, cl)
+		t.Logf("election %d: %s -> %s", i+1, leader.Name, next.Name)
+	}
+	time.Sleep(2 * time.Second)
+	worst := probe.stop()
+	restarts := holder.count("command started") - 1 + standby.count("command started")
+	t.Logf("20 leader elections: longest consistent-read outage through the client agent %s; %d spurious restarts (fenced %d, lost %d, confirm failures %d)",
+		worst, restarts, holder.count("fenced"), holder.count("lost"), holder.count("confirm failed"))
+	if restarts != 0 {
+		t.Errorf("%d spurious restarts of the scheduler during leader elections, goal 0", restarts)
+	}
+	r.checkRuns(t, r.runs(t))
+}
+
+// waitHealthy waits until autopilot reports all three servers healthy
+// voters again, so that the next stop cannot cost the quorum.
+func waitHealthy(t *testing.T, cl *testbed.ConsulCluster) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		h, err := cl.WaitLeader(t, 30*time.Second).Client().Operator().AutopilotServerHealth(nil)
+		if err == nil && h.Healthy && h.FailureTolerance >= 1 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("Consul servers not all healthy 60s after a restart")
+}
+
+// readProbe does a consistent read every 50 ms and records the longest
+// time between two successes.
+type readProbe struct {
+	done  chan struct{}
+	worst chan time.Duration
+}
+
+func startReadProbe(c *api.Client, key string) *readProbe {
+	p := &readProbe{done: make(chan struct{}), worst: make(chan time.Duration, 1)}
+	go func() {
+		last, worst := time.Now(), time.Duration(0)
+		for {
+			select {
+			case <-p.done:
+				p.worst <- worst
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			sent := time.Now()
+			_, _, err := c.KV().Get(key, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+			cancel()
+			if err == nil {
+				worst = max(worst, sent.Sub(last))
+				last = sent
+			}
+		}
+	}()
+	return p
+}
+
+func (p *readProbe) stop() time.Duration {
+	close(p.done)
+	return <-p.worst
+}
+
+// TestFaultHandoffs300 is the full proof 7.
+func TestFaultHandoffs300(t *testing.T) {
+	handoffs(t, 300)
+}
