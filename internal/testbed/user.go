@@ -45,7 +45,7 @@ func serviceDir(t testing.TB, name string) string {
 	if cred == nil {
 		return t.TempDir()
 	}
-	dir, err := os.MkdirTemp("", "testbed-"+name+"-")
+	dir, err := os.MkdirTemp(traversableTempDir(), "testbed-"+name+"-")
 	if err != nil {
 		t.Fatalf("testbed: create %s directory: %v", name, err)
 	}
@@ -54,6 +54,21 @@ func serviceDir(t testing.TB, name string) string {
 		t.Fatalf("testbed: give %s to uid %d: %v", dir, cred.Uid, err)
 	}
 	return dir
+}
+
+// traversableTempDir returns os.TempDir() when every directory on its path
+// lets others through (o+x), else /tmp.
+func traversableTempDir() string {
+	d := os.TempDir()
+	for p := d; ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if p == filepath.Dir(p) {
+			return d
+		}
+	}
 }
 
 // writeFile writes a configuration file readable by the service user.
