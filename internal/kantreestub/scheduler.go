@@ -46,6 +46,9 @@ func (c command) runScheduler(ctx context.Context) error {
 	defer tick.Stop()
 	for kind := BeatStart; ; kind = BeatRun {
 		conn = c.beat(ctx, conn, runID, kind)
+		if kind == BeatStart {
+			tick.Reset(HeartbeatInterval) // the first beat waited for the connection
+		}
 		select {
 		case <-ctx.Done():
 			c.beat(context.Background(), conn, runID, BeatStop)

@@ -67,6 +67,8 @@ func TestRedisPauseResumeKillRestart(t *testing.T) {
 	if err := r.Resume(); err != nil {
 		t.Fatal(err)
 	}
+	c = r.Client() // default timeouts: the machine may be busy
+	defer c.Close()
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("PING after Resume: %v", err)
 	}
