@@ -2,6 +2,7 @@ package pgcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -17,7 +18,7 @@ func CheckPrimary(ctx context.Context, conn *pgx.Conn, target string) error {
 		return Classify(target, fmt.Errorf("check pg_is_in_recovery(): %w", err))
 	}
 	if inRecovery {
-		d := Classify(target, fmt.Errorf("pg_is_in_recovery() is true"))
+		d := &diagnosis.Diagnosis{Service: Service, Target: target, Err: errors.New("pg_is_in_recovery() is true")}
 		d.Kind, d.Summary, d.Advice = standby()
 		return d
 	}
