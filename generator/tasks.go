@@ -74,8 +74,16 @@ func (p *plan) migrateTask() (*api.Task, error) {
 		cpu, mem = web.CPU, web.Memory
 	}
 	t.Resources = &api.Resources{CPU: new(cpu), MemoryMB: new(mem)}
+	// migrate gives upgrade_db its -kill-grace (10s by default) after a
+	// SIGTERM and then records the attempt as killed; Nomad must not
+	// SIGKILL migrate before that.
+	t.KillTimeout = new(migrateKillTimeout)
 	return t, nil
 }
+
+// migrateKillTimeout is the upgrade-db task's kill_timeout: migrate's
+// default kill grace (10s) with room to record the attempt and unlock.
+const migrateKillTimeout = 30 * time.Second
 
 // task returns a task with its driver chosen and the Vault block set when
 // secrets come from Vault.

@@ -19,7 +19,8 @@ job "kantree-upgrade-db" {
       unlimited      = false
     }
     task "upgrade-db" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "30s"
       config {
         args     = ["migrate", "-release", "8.4.1", "--", "./platform", "upgrade_db"]
         command  = "/local/bin/kantree-nomad"

@@ -22,7 +22,8 @@ job "kantree-upgrade-db" {
       unlimited      = false
     }
     task "upgrade-db" {
-      driver = "exec"
+      driver       = "exec"
+      kill_timeout = "30s"
       config {
         args     = ["migrate", "-release", "9.2.0", "--", "./platform", "upgrade_db"]
         command  = "/usr/local/bin/kantree-nomad"

@@ -22,7 +22,8 @@ job "kantree-docker-upgrade-db" {
       unlimited      = false
     }
     task "upgrade-db" {
-      driver = "docker"
+      driver       = "docker"
+      kill_timeout = "30s"
       config {
         args     = ["migrate", "-release", "9.1.0", "--", "./platform", "upgrade_db"]
         command  = "/usr/local/bin/kantree-nomad"

@@ -19,7 +19,8 @@ job "kantree-ha-upgrade-db" {
       unlimited      = false
     }
     task "upgrade-db" {
-      driver = "raw_exec"
+      driver       = "raw_exec"
+      kill_timeout = "30s"
       config {
         args     = ["migrate", "-release", "8.4.1", "--", "./platform", "upgrade_db"]
         command  = "local/bin/kantree-nomad"
