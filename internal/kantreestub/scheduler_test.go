@@ -103,3 +103,34 @@ func TestSchedulerIgnoringSIGTERMAndGrandchildNeedGroupKill(t *testing.T) {
 		}
 	}
 }
+
+func TestGrandchildOutlivesLeaderStopUntilGroupKilled(t *testing.T) {
+	t.Parallel()
+	url := sharedPostgres(t).CreateDatabase(t)
+	conn := db(t, url)
+	p := startPlatform(t, "scheduler", []string{"DATABASE_URL=" + url, "KANTREE_STUB_GRANDCHILD=1"}, nil, "run", "scheduler")
+	eventually(t, 30*time.Second, "the scheduler and its grandchild beat", func() bool { return len(runs(t, conn)) == 2 })
+	if err := p.Stop(); err != nil { // SIGTERM to the leader only
+		t.Fatal(err)
+	}
+	child := func() kantreestub.SchedulerRun {
+		for _, r := range runs(t, conn) {
+			if len(r.RunID) > 6 && r.RunID[len(r.RunID)-6:] == "/child" {
+				return r
+			}
+		}
+		t.Fatal("no grandchild run")
+		return kantreestub.SchedulerRun{}
+	}
+	before := child().Beats
+	eventually(t, 30*time.Second, "the grandchild beats on after its parent stopped", func() bool { return child().Beats > before+2 })
+	if err := p.Kill(); err != nil { // the leader is gone: kills the rest of its group
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	before = child().Beats
+	time.Sleep(500 * time.Millisecond)
+	if after := child(); after.Beats != before {
+		t.Errorf("grandchild still beating after Kill (%d -> %d)", before, after.Beats)
+	}
+}

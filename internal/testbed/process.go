@@ -41,6 +41,7 @@ type Process struct {
 	waitErr  error
 	exitCode int
 	startCnt int
+	lastPID  int // leader of the last run: its process group may outlive it
 }
 
 // procSpec describes how to run and probe a service program.
@@ -76,6 +77,7 @@ func startProcess(t testing.TB, spec procSpec) *Process {
 		if err := p.Stop(); err != nil {
 			t.Logf("testbed: %v", err)
 		}
+		p.killRemains()
 	})
 	p.launch(t)
 	return p
@@ -114,7 +116,7 @@ func (p *Process) start() error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	done := make(chan struct{})
-	p.cmd, p.done = cmd, done
+	p.cmd, p.done, p.lastPID = cmd, done, cmd.Process.Pid
 	go func() {
 		err := cmd.Wait()
 		p.mu.Lock()
@@ -220,7 +222,8 @@ func (p *Process) Stop() error {
 }
 
 // Kill sends SIGKILL to the program's whole process group (PostgreSQL's
-// backends included) and waits until the program has exited.
+// backends included) and waits until the program has exited. On a process
+// whose leader already exited, it kills what is left of its group.
 func (p *Process) Kill() error {
 	return p.signalGroup(syscall.SIGKILL, "kill", true)
 }
@@ -252,6 +255,7 @@ func (p *Process) signalGroup(sig syscall.Signal, op string, wait bool) error {
 	pid, done := p.PID(), p.Done()
 	if pid == 0 {
 		if wait {
+			p.killRemains()
 			return nil
 		}
 		return fmt.Errorf("%s %s: not running", op, p.name)
@@ -277,6 +281,18 @@ func (p *Process) signalGroup(sig syscall.Signal, op string, wait bool) error {
 		return fmt.Errorf("%s %s (pid %d): descendants still running after %s", op, p.name, pid, stopTimeout)
 	}
 	return nil
+}
+
+// killRemains kills what is left of the last run's process group (children
+// that outlived their leader). Linux does not reuse a pid while it names a
+// process group, so this reaches only processes the testbed started.
+func (p *Process) killRemains() {
+	p.mu.Lock()
+	pgid := p.lastPID
+	p.mu.Unlock()
+	if pgid > 0 {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
 }
 
 // waitGone waits until every pid has exited (is gone or a zombie).
