@@ -16,6 +16,18 @@
 //     records every run.
 //   - init_node and gen_config FILE: minimal equivalents.
 //
+// Knobs for tests, all off by default:
+//
+//   - KANTREE_STUB_UPGRADE_SECONDS: how long upgrade_db takes (default 1).
+//   - KANTREE_STUB_UPGRADE_FAIL=1: upgrade_db records a failure, exits 1.
+//   - KANTREE_STUB_IGNORE_SIGTERM=1: the command ignores SIGTERM (SIGINT
+//     still stops it), to test a supervisor's kill grace.
+//   - KANTREE_STUB_STOP_SECONDS: the scheduler beats on that long after
+//     SIGTERM before its clean stop.
+//   - KANTREE_STUB_GRANDCHILD=1: the scheduler starts a copy of itself
+//     (run id <run>/child) in its process group and never stops it, to test
+//     that a supervisor stops the whole group.
+//
 // Besides Main (used by the platform command in ./platform), the package
 // exports what tests read back: SchedulerRuns and Overlap, Jobs,
 // UpgradeRuns and CountUpgradeRuns. The stand-in keeps its data in tables

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,7 +23,7 @@ const (
 )
 
 // runScheduler writes a heartbeat row every HeartbeatInterval until ctx is
-// done, then a final "stop" row. A database outage does not stop it: it
+// done (and KANTREE_STUB_STOP_SECONDS more), then a final "stop" row. A database outage does not stop it: it
 // reconnects on the next tick. With KANTREE_STUB_GRANDCHILD=1 it also
 // starts a copy of itself (run id <run>/child) that the scheduler does not
 // stop, to show whether a supervisor stops a whole process group.
@@ -51,12 +52,29 @@ func (c command) runScheduler(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			conn = c.beatOn(conn, runID, tick)
 			c.beat(context.Background(), conn, runID, BeatStop)
 			c.log.Info("scheduler stopped", "run", runID)
 			return nil
 		case <-tick.C:
 		}
 	}
+}
+
+// beatOn keeps beating for KANTREE_STUB_STOP_SECONDS after the stop
+// signal (default 0), like a scheduler finishing its current task.
+func (c command) beatOn(conn *pgx.Conn, runID string, tick *time.Ticker) *pgx.Conn {
+	secs, err := strconv.ParseFloat(c.env.Getenv("KANTREE_STUB_STOP_SECONDS"), 64)
+	if err != nil || secs <= 0 {
+		return conn
+	}
+	c.log.Info("scheduler finishing before it stops", "seconds", secs)
+	end := time.Now().Add(time.Duration(secs * float64(time.Second)))
+	for time.Now().Before(end) {
+		<-tick.C
+		conn = c.beat(context.Background(), conn, runID, BeatRun)
+	}
+	return conn
 }
 
 // beat inserts one heartbeat, (re)connecting as needed; it returns the

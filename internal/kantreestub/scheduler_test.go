@@ -134,3 +134,20 @@ func TestGrandchildOutlivesLeaderStopUntilGroupKilled(t *testing.T) {
 		t.Errorf("grandchild still beating after Kill (%d -> %d)", before, after.Beats)
 	}
 }
+
+func TestSchedulerStopSecondsDelaysCleanStop(t *testing.T) {
+	t.Parallel()
+	url := sharedPostgres(t).CreateDatabase(t)
+	conn := db(t, url)
+	p := startPlatform(t, "scheduler", []string{"DATABASE_URL=" + url, "KANTREE_STUB_STOP_SECONDS=0.7"}, nil, "run", "scheduler")
+	eventually(t, 30*time.Second, "a heartbeat", func() bool { return len(runs(t, conn)) == 1 })
+	start := time.Now()
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	r := runs(t, conn)
+	if took < 700*time.Millisecond || p.ExitCode() != 0 || len(r) != 1 || !r[0].Stopped {
+		t.Fatalf("stopped after %v with exit %d, runs %+v; want >= 0.7s, 0, one stopped run", took, p.ExitCode(), r)
+	}
+}
