@@ -58,6 +58,7 @@ func (s *Supervisor) untilFence(last stamp) time.Duration {
 // childEnded handles the watchdog's exit: the command exited on its own,
 // or the watchdog fenced it.
 func (s *Supervisor) childEnded(f *fence) (result, error) {
+	f.stop(s.cfg.KillGrace) // already exited: only closes the pipe
 	if reason := f.fencedReason(); reason != "" {
 		s.log.Warn("fenced", "reason", "watchdog: "+reason)
 		return result{out: outFenced, code: f.proc.ExitCode()}, nil
