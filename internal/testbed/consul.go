@@ -42,6 +42,7 @@ type consulAgent struct {
 	bootstrapExpect int
 	join            []string // Serf LAN addresses
 	encrypt         string
+	acl             string // management token; "" for no ACLs
 }
 
 // StartConsul starts a Consul dev agent (a single server, in memory) on
@@ -56,17 +57,10 @@ func StartConsul(t testing.TB) *Consul {
 func StartConsulWith(t testing.TB, o ConsulOptions) *Consul {
 	t.Helper()
 	c := newConsul(t, consulAgent{ip: "127.0.0.1", name: "dev-" + randomHex(t, 3), dev: true})
-	spec := c.spec(t, consulAgent{dev: true}, c.devReady)
 	if o.ACL {
 		c.Token = uuid(t)
-		spec.args = append(spec.args, "-hcl", fmt.Sprintf(`acl {
-  enabled = true
-  default_policy = "deny"
-  enable_token_persistence = false
-  tokens { initial_management = %q }
-}`, c.Token))
 	}
-	c.Process = startProcess(t, spec)
+	c.Process = startProcess(t, c.spec(t, consulAgent{dev: true, acl: c.Token}, c.devReady))
 	return c
 }
 
@@ -107,7 +101,7 @@ func (c *Consul) spec(t testing.TB, a consulAgent, ready func(context.Context) e
 	if a.dev {
 		args = append(args, "-dev")
 	} else {
-		args = append(args, "-data-dir", c.DataDir, "-hcl", clusterHCL)
+		args = append(args, "-data-dir", c.DataDir)
 	}
 	if a.server {
 		args = append(args, "-server", "-bootstrap-expect", strconv.Itoa(a.bootstrapExpect))
@@ -115,12 +109,32 @@ func (c *Consul) spec(t testing.TB, a consulAgent, ready func(context.Context) e
 	for _, j := range a.join {
 		args = append(args, "-retry-join", j)
 	}
-	if a.encrypt != "" {
-		args = append(args, "-encrypt", a.encrypt)
-	}
 	dir := t.TempDir()
+	// Secrets (gossip key, management token) go in a file, not in argv.
+	args = append(args, "-config-file", writeFile(t, dir, "testbed.hcl", a.hcl(), 0o600))
 	return procSpec{name: "consul-" + c.Name, path: Binary(t, "consul"), args: args,
 		dir: dir, logDir: dir, ready: ready}
+}
+
+// hcl is the agent's configuration file.
+func (a consulAgent) hcl() string {
+	conf := ""
+	if !a.dev {
+		conf += clusterHCL + "\n"
+	}
+	if a.encrypt != "" {
+		conf += fmt.Sprintf("encrypt = %q\n", a.encrypt)
+	}
+	if a.acl != "" {
+		conf += fmt.Sprintf(`acl {
+  enabled = true
+  default_policy = "deny"
+  enable_token_persistence = false
+  tokens { initial_management = %q }
+}
+`, a.acl)
+	}
+	return conf
 }
 
 // clusterHCL makes a test cluster elect leaders and notice lost members in
