@@ -44,7 +44,7 @@ func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
 	initdb := postgresBinary(t, "initdb")
 	pg := &Postgres{
-		Host: "127.0.0.1", Port: FreePort(t), User: pgRole, Password: randomHex(t, 16),
+		Host: "127.0.0.1", User: pgRole, Password: randomHex(t, 16),
 		SuperUser: "postgres", bin: filepath.Dir(initdb), root: serviceDir(t, "postgres"),
 	}
 	pg.DataDir = filepath.Join(pg.root, "data")
@@ -56,6 +56,7 @@ func StartPostgres(t testing.TB) *Postgres {
 	if err := runAs(t, pg.root, "/bin/mkdir", "-m", "0700", pg.SocketDir); err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
+	pg.Port = FreePort(t) // picked late: initdb takes a while
 	pg.Process = pg.start(t, "postgres", pg.DataDir, pg.superReady)
 	pg.createRole(t)
 	return pg
@@ -152,7 +153,7 @@ func (pg *Postgres) CreateDatabase(t testing.TB) string {
 // when the password role can connect to it; it is in recovery (read-only).
 func (pg *Postgres) StartStandby(t testing.TB) *Postgres {
 	t.Helper()
-	sb := &Postgres{Host: pg.Host, Port: FreePort(t), User: pg.User, Password: pg.Password,
+	sb := &Postgres{Host: pg.Host, User: pg.User, Password: pg.Password,
 		SuperUser: pg.SuperUser, bin: pg.bin, root: serviceDir(t, "postgres-standby")}
 	sb.DataDir = filepath.Join(sb.root, "data")
 	sb.SocketDir = filepath.Join(sb.root, "sock")
@@ -164,6 +165,7 @@ func (pg *Postgres) StartStandby(t testing.TB) *Postgres {
 	if err := runAs(t, sb.root, "/bin/mkdir", "-m", "0700", sb.SocketDir); err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
+	sb.Port = FreePort(t)
 	sb.Process = sb.start(t, "postgres-standby", sb.DataDir, sb.roleReady)
 	return sb
 }
