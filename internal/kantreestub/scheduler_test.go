@@ -93,13 +93,34 @@ func TestSchedulerIgnoringSIGTERMAndGrandchildNeedGroupKill(t *testing.T) {
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // an INSERT sent before the kill may still commit
-	before := runs(t, conn)
-	time.Sleep(500 * time.Millisecond)
-	after := runs(t, conn)
-	for i := range after {
-		if after[i].Beats != before[i].Beats || after[i].Stopped {
-			t.Errorf("run %s still beating after the group was killed (%d -> %d)", after[i].RunID, before[i].Beats, after[i].Beats)
+	for _, r := range awaitSilence(t, conn) {
+		if r.Stopped {
+			t.Errorf("run %s wrote a clean stop row although it was killed", r.RunID)
+		}
+	}
+}
+
+// awaitSilence waits until no run writes a heartbeat for 5 intervals
+// (an INSERT sent just before a kill may still commit) and returns the
+// runs; it fails if some run keeps beating for 10 s.
+func awaitSilence(t *testing.T, conn *pgx.Conn) []kantreestub.SchedulerRun {
+	t.Helper()
+	total := func(rs []kantreestub.SchedulerRun) (n int) {
+		for _, r := range rs {
+			n += r.Beats
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		before := runs(t, conn)
+		time.Sleep(5 * kantreestub.HeartbeatInterval)
+		after := runs(t, conn)
+		if total(after) == total(before) {
+			return after
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs still beating 10s after the kill: %+v", after)
 		}
 	}
 }
@@ -127,12 +148,7 @@ func TestGrandchildOutlivesLeaderStopUntilGroupKilled(t *testing.T) {
 	if err := p.Kill(); err != nil { // the leader is gone: kills the rest of its group
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	before = child().Beats
-	time.Sleep(500 * time.Millisecond)
-	if after := child(); after.Beats != before {
-		t.Errorf("grandchild still beating after Kill (%d -> %d)", before, after.Beats)
-	}
+	awaitSilence(t, conn)
 }
 
 func TestSchedulerStopSecondsDelaysCleanStop(t *testing.T) {
