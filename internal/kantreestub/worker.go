@@ -24,7 +24,8 @@ func (q *queues) String() string     { return strings.Join(*q, ",") }
 func (q *queues) Set(v string) error { *q = append(*q, v); return nil }
 
 // runWorker takes jobs with BLPOP and records each in JobTable, until ctx
-// is done; the job in hand is recorded before it stops.
+// is done. A database outage does not lose a job: the worker retries, and
+// requeues the job in hand if it is stopped meanwhile.
 func (c command) runWorker(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run worker", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -45,18 +46,34 @@ func (c command) runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("run worker: %w", err)
 	}
-	defer func() { conn.Close(context.Background()) }()
+	w := &worker{c: c, rdb: rdb, conn: conn}
+	defer w.close()
 	keys := make([]string, len(qs))
 	for i, q := range qs {
 		keys[i] = QueuePrefix + q
 	}
 	c.log.Info("worker started", "queues", qs.String())
-	return c.work(ctx, rdb, conn, keys)
+	return w.work(ctx, keys)
 }
 
-func (c command) work(ctx context.Context, rdb *redis.Client, conn *pgx.Conn, keys []string) error {
+// worker holds a worker's connections; conn is nil after a database error
+// until it reconnects.
+type worker struct {
+	c    command
+	rdb  *redis.Client
+	conn *pgx.Conn
+}
+
+func (w *worker) close() {
+	if w.conn != nil {
+		w.conn.Close(context.Background())
+	}
+}
+
+func (w *worker) work(ctx context.Context, keys []string) error {
+	c, rdb := w.c, w.rdb
 	for ctx.Err() == nil {
-		res, err := rdb.BLPop(ctx, time.Second, keys...).Result()
+		res, err := rdb.BLPop(ctx, 250*time.Millisecond, keys...).Result()
 		switch {
 		case errors.Is(err, redis.Nil) || ctx.Err() != nil:
 			continue
@@ -65,22 +82,50 @@ func (c command) work(ctx context.Context, rdb *redis.Client, conn *pgx.Conn, ke
 			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
-		queue := strings.TrimPrefix(res[0], QueuePrefix)
-		if err := c.record(conn, queue, res[1]); err != nil {
-			return fmt.Errorf("run worker: record job of queue %s: %w", queue, err)
+		if err := w.record(ctx, res[0], res[1]); err != nil {
+			return err
 		}
 	}
 	c.log.Info("worker stopped")
 	return nil
 }
 
-// record stores a job; it does not use ctx so that a job taken before
-// SIGTERM is still recorded.
-func (c command) record(conn *pgx.Conn, queue, payload string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// record stores a job taken from list key, retrying through database
+// outages. If the worker is stopped before the job is stored, the job goes
+// back to the head of its list.
+func (w *worker) record(ctx context.Context, key, payload string) error {
+	queue := strings.TrimPrefix(key, QueuePrefix)
+	for {
+		err := w.insert(ctx, queue, payload)
+		if err == nil {
+			return nil
+		}
+		w.c.log.Warn("record job failed; retrying", "queue", queue, "err", err)
+		if !sleep(ctx, 200*time.Millisecond) {
+			if err := w.rdb.LPush(context.Background(), key, payload).Err(); err != nil {
+				return fmt.Errorf("run worker: job of queue %s neither recorded nor requeued: %w", queue, err)
+			}
+			return nil
+		}
+	}
+}
+
+func (w *worker) insert(ctx context.Context, queue, payload string) error {
+	if w.conn == nil {
+		conn, err := w.c.connect(ctx, JobTable)
+		if err != nil {
+			return err
+		}
+		w.conn = conn
+	}
+	ictx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := conn.Exec(ctx, "INSERT INTO kantree_stub_jobs (queue, payload, instance_id, done_at) VALUES ($1, $2, $3, clock_timestamp())",
-		queue, payload, c.cfg.InstanceID)
+	_, err := w.conn.Exec(ictx, "INSERT INTO kantree_stub_jobs (queue, payload, instance_id, done_at) VALUES ($1, $2, $3, clock_timestamp())",
+		queue, payload, w.c.cfg.InstanceID)
+	if err != nil {
+		w.conn.Close(context.Background())
+		w.conn = nil
+	}
 	return err
 }
 

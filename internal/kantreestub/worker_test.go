@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
 func TestWorkerRecordsJobsFromItsQueues(t *testing.T) {
@@ -50,5 +51,49 @@ func TestWorkerRecordsJobsFromItsQueues(t *testing.T) {
 	}
 	if err := p.Stop(); err != nil || p.ExitCode() != 0 {
 		t.Errorf("stop: %v, exit %d", err, p.ExitCode())
+	}
+}
+
+func TestWorkerRidesOutDatabaseOutageAndRequeuesOnStop(t *testing.T) {
+	t.Parallel()
+	pg, rd := testbed.StartPostgres(t), sharedRedis(t)
+	url := pg.CreateDatabase(t)
+	queue := "outage" + time.Now().Format("150405.000000")
+	key := kantreestub.QueuePrefix + queue
+	p := startPlatform(t, "worker", []string{"DATABASE_URL=" + url, "REDIS_URL=" + rd.URL()}, nil, "run", "worker", "--queue", queue)
+	ctx := context.Background()
+	rc := rd.Client()
+	defer rc.Close()
+	jobs := func() int {
+		c := db(t, url)
+		defer c.Close(ctx)
+		j, err := kantreestub.Jobs(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(j)
+	}
+	rc.RPush(ctx, key, "before")
+	eventually(t, 30*time.Second, "job before the outage recorded", func() bool { return jobs() == 1 })
+	if err := pg.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	rc.RPush(ctx, key, "during")
+	eventually(t, 30*time.Second, "the worker takes the job", func() bool { return rc.LLen(ctx, key).Val() == 0 })
+	pg.Restart(t)
+	eventually(t, 30*time.Second, "job taken during the outage recorded after it", func() bool { return jobs() == 2 })
+	if !p.Running() {
+		t.Fatalf("the worker died in the outage:\n%s", p.LogTail(20))
+	}
+	if err := pg.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	rc.RPush(ctx, key, "requeued")
+	eventually(t, 30*time.Second, "the worker takes the job", func() bool { return rc.LLen(ctx, key).Val() == 0 })
+	if err := p.Stop(); err != nil || p.ExitCode() != 0 {
+		t.Fatalf("stop: %v, exit %d", err, p.ExitCode())
+	}
+	if got, _ := rc.LRange(ctx, key, 0, -1).Result(); len(got) != 1 || got[0] != "requeued" {
+		t.Errorf("queue after a stop with a job in hand = %v, want [requeued]", got)
 	}
 }
