@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
 func runs(t *testing.T, conn *pgx.Conn) []kantreestub.SchedulerRun {
@@ -165,5 +166,32 @@ func TestSchedulerStopSecondsDelaysCleanStop(t *testing.T) {
 	r := runs(t, conn)
 	if took < 700*time.Millisecond || p.ExitCode() != 0 || len(r) != 1 || !r[0].Stopped {
 		t.Fatalf("stopped after %v with exit %d, runs %+v; want >= 0.7s, 0, one stopped run", took, p.ExitCode(), r)
+	}
+}
+
+func TestSchedulerRidesOutDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	pg := testbed.StartPostgres(t)
+	url := pg.CreateDatabase(t)
+	p := startPlatform(t, "scheduler", []string{"DATABASE_URL=" + url}, nil, "run", "scheduler")
+	first := db(t, url)
+	eventually(t, 30*time.Second, "a heartbeat", func() bool { return len(runs(t, first)) == 1 })
+	if err := pg.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	pg.Restart(t)
+	conn := db(t, url)
+	beats := func() int {
+		r := runs(t, conn)
+		if len(r) != 1 {
+			t.Fatalf("runs = %+v, want one", r)
+		}
+		return r[0].Beats
+	}
+	before := beats()
+	eventually(t, 30*time.Second, "heartbeats again after the outage", func() bool { return beats() > before+2 })
+	if !p.Running() {
+		t.Fatal("the scheduler died in the outage")
 	}
 }
