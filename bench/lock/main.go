@@ -85,10 +85,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 	tools := []*tool{knTool(kn, agent.addr, self), consulLockTool(consulBin, agent.addr, self)}
 	tools[0].crashRuns, tools[1].crashRuns = o.crashes, o.consulCrash
-	for _, tl := range tools {
-		if err := measure(ctx, tl, dir, o.handoffs, stderr); err != nil {
-			return fmt.Errorf("%s: %w", tl.name, err)
-		}
+	if err := measure(ctx, tools, dir, o.handoffs, stderr); err != nil {
+		return err
 	}
 	report(stdout, tools[0], tools[1])
 	return nil

@@ -63,39 +63,87 @@ func startSup(tl *tool, key, childDir, logDir string) (*sup, error) {
 	return s, nil
 }
 
-// measure runs the handoffs, then the crash failovers, for one tool.
-func measure(ctx context.Context, tl *tool, dir string, handoffs int, stderr io.Writer) error {
+// series is one tool's supervisors on one key, with its children's
+// records in childDir.
+type series struct {
+	tl       *tool
+	dir      string
+	childDir string
+	key      string
+	holder   *sup
+}
+
+// newSeries starts the first holder of tl and waits for its child.
+func newSeries(ctx context.Context, tl *tool, dir string) (*series, error) {
 	childDir, err := os.MkdirTemp(dir, "children-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	key := "bench/" + strings.ReplaceAll(tl.name, " ", "-")
-	holder, err := startSup(tl, key, childDir, dir)
+	s := &series{tl: tl, dir: dir, childDir: childDir, key: "bench/" + strings.ReplaceAll(tl.name, " ", "-")}
+	if s.holder, err = startSup(tl, s.key, childDir, dir); err != nil {
+		return nil, err
+	}
+	_, err = waitNewChild(ctx, childDir, nil, 30*time.Second)
+	return s, err
+}
+
+// round starts a standby, lets it wait on the key, then ends the holder
+// (gracefully, or by crash) and measures the takeover.
+func (s *series) round(ctx context.Context, crash bool) error {
+	standby, err := startSup(s.tl, s.key, s.childDir, s.dir)
 	if err != nil {
 		return err
 	}
-	if _, err := waitNewChild(ctx, childDir, nil, 30*time.Second); err != nil {
+	time.Sleep(time.Second) // the standby is waiting on the key
+	if err := step(ctx, s.tl, s.holder, s.childDir, crash); err != nil {
 		return err
 	}
-	for i := 0; i < handoffs+tl.crashRuns; i++ {
-		standby, err := startSup(tl, key, childDir, dir)
-		if err != nil {
-			return err
-		}
-		time.Sleep(time.Second) // the standby is waiting on the key
-		crash := i >= handoffs
-		if err := step(ctx, tl, holder, childDir, crash); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "%s: %d/%d done\n", tl.name, i+1, handoffs+tl.crashRuns)
-		holder = standby
-	}
-	tl.rss = append(tl.rss, peakRSS(holder.cmd.Process.Pid))
-	_ = holder.cmd.Process.Signal(syscall.SIGTERM)
-	<-holder.done
-	runs, err := readRuns(childDir)
-	tl.overlap = overlap(runs)
+	s.holder = standby
+	return nil
+}
+
+// finish stops the last holder and computes the overlap.
+func (s *series) finish() error {
+	s.tl.rss = append(s.tl.rss, peakRSS(s.holder.cmd.Process.Pid))
+	_ = s.holder.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.holder.done
+	runs, err := readRuns(s.childDir)
+	s.tl.overlap = overlap(runs)
 	return err
+}
+
+// measure runs the graceful handoffs of all tools in turn, round by
+// round (so that the machine's load hits them alike), then each tool's
+// crash failovers.
+func measure(ctx context.Context, tools []*tool, dir string, handoffs int, stderr io.Writer) error {
+	var all []*series
+	for _, tl := range tools {
+		s, err := newSeries(ctx, tl, dir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", tl.name, err)
+		}
+		all = append(all, s)
+	}
+	for i := 0; i < handoffs; i++ {
+		for _, s := range all {
+			if err := s.round(ctx, false); err != nil {
+				return fmt.Errorf("%s: handoff: %w", s.tl.name, err)
+			}
+		}
+		fmt.Fprintf(stderr, "handoffs: %d/%d\n", i+1, handoffs)
+	}
+	for _, s := range all {
+		for i := 0; i < s.tl.crashRuns; i++ {
+			if err := s.round(ctx, true); err != nil {
+				return fmt.Errorf("%s: crash: %w", s.tl.name, err)
+			}
+			fmt.Fprintf(stderr, "%s: crash failover %d/%d: %s\n", s.tl.name, i+1, s.tl.crashRuns, s.tl.failovers[i].Round(time.Millisecond))
+		}
+		if err := s.finish(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // step ends the holder (SIGTERM, or SIGKILL to it and its children) and

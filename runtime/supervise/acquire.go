@@ -62,11 +62,13 @@ func nextIndex(prev, last uint64) uint64 {
 }
 
 // fencingToken reads the key back after a successful acquire. The hold
-// counts as confirmed from at, the moment the acquire was sent.
+// counts as confirmed from at, the moment the acquire was sent, so this
+// read needs no quorum check: the leader that committed the acquire
+// answers it (a stale answer shows another holder and counts as lost).
 func (s *Supervisor) fencingToken(ctx context.Context, id string, at stamp) (stamp, uint64, error) {
 	for {
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.fenceAfter()/2)
-		p, err := s.readKey(rctx)
+		p, _, err := s.client.KV().Get(s.cfg.Key, (&api.QueryOptions{}).WithContext(rctx))
 		cancel()
 		switch {
 		case err != nil:

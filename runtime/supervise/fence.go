@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/runtime/child"
@@ -22,10 +24,11 @@ const watchdogSlack = 2 * time.Second
 type fence struct {
 	proc      *child.Child
 	deadlines *os.File      // write end: absolute CLOCK_BOOTTIME deadlines
-	statusEOF chan struct{} // closed when the watchdog's status pipe ends
+	gone      chan struct{} // closed once the command has been reaped
 
 	mu     sync.Mutex
-	fenced string
+	fenced string // why the watchdog fenced the command, if it did
+	code   int    // the command's exit code, once gone
 }
 
 // startFence starts the watchdog while the lock is still awaited, so
@@ -41,7 +44,7 @@ func (s *Supervisor) startFence() (*fence, error) {
 		dw.Close()
 		return nil, fmt.Errorf("start watchdog: %w", err)
 	}
-	f := &fence{deadlines: dw, statusEOF: make(chan struct{})}
+	f := &fence{deadlines: dw, gone: make(chan struct{})}
 	argv := append(append(append([]string{}, s.cfg.Watchdog...), "--"), s.cfg.Command...)
 	f.proc, err = child.Start(child.Spec{
 		Path: argv[0], Args: argv[1:], Env: withoutLockEnv(s.cfg.Env),
@@ -86,10 +89,11 @@ func (f *fence) write(v uint64) {
 	_, _ = f.deadlines.Write(b[:])
 }
 
-// readStatus logs the watchdog's status lines: "started PID" and
-// "fenced REASON".
+// readStatus follows the watchdog's status lines: "started PID",
+// "fenced REASON" and "exited CODE", written once the command has been
+// reaped. A watchdog that dies without "exited" took the command with it
+// (Pdeathsig); its own exit then stands for the command's.
 func (f *fence) readStatus(r *os.File, s *Supervisor) {
-	defer close(f.statusEOF)
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -101,25 +105,52 @@ func (f *fence) readStatus(r *os.File, s *Supervisor) {
 			f.mu.Lock()
 			f.fenced = rest
 			f.mu.Unlock()
+		case "exited":
+			code, _ := strconv.Atoi(rest)
+			f.markGone(code)
+			return
 		}
 	}
+	<-f.proc.Done()
+	f.markGone(f.proc.ExitCode())
 }
 
-// fencedReason is why the watchdog fenced the command, or "". Call it
-// only after the watchdog has exited.
+func (f *fence) markGone(code int) {
+	f.mu.Lock()
+	f.code = code
+	f.mu.Unlock()
+	close(f.gone)
+}
+
+// exitCode is the command's exit code; call it after gone is closed.
+func (f *fence) exitCode() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.code
+}
+
+// fencedReason is why the watchdog fenced the command, or ""; call it
+// after gone is closed.
 func (f *fence) fencedReason() string {
-	select {
-	case <-f.statusEOF:
-	case <-time.After(time.Second): // the pipe should end with the watchdog
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.fenced
 }
 
 // stop asks the watchdog to stop the command (SIGTERM, grace, SIGKILL)
-// and returns once the watchdog, and so the command, has been reaped.
+// and returns once the command has been reaped. A watchdog that does not
+// answer in time is killed, and the command dies with it. The watchdog
+// process itself is reaped in the background.
 func (f *fence) stop(grace time.Duration) {
-	_ = f.proc.Stop(grace + watchdogSlack)
-	f.deadlines.Close()
+	defer f.deadlines.Close()
+	_ = f.proc.Signal(syscall.SIGTERM)
+	t := time.NewTimer(grace + watchdogSlack)
+	defer t.Stop()
+	select {
+	case <-f.gone:
+		return
+	case <-t.C:
+	}
+	_ = f.proc.Signal(syscall.SIGKILL)
+	<-f.gone
 }

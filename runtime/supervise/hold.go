@@ -29,7 +29,7 @@ func (s *Supervisor) hold(ctx, sctx context.Context, f *fence, id string, at sta
 	defer fenceTimer.Stop()
 	for {
 		select {
-		case <-f.proc.Done():
+		case <-f.gone:
 			return s.childEnded(f)
 		case <-sctx.Done():
 			return s.stopFor(ctx, f, context.Cause(sctx))
@@ -45,7 +45,7 @@ func (s *Supervisor) hold(ctx, sctx context.Context, f *fence, id string, at sta
 		case <-fenceTimer.C:
 			s.log.Warn("fenced", "session", id, "reason", fmt.Sprintf("no confirmation from Consul for %s (fence deadline: lock-delay - kill grace - margin)", s.cfg.fenceAfter()))
 			f.stop(s.cfg.KillGrace)
-			return result{out: outFenced, code: f.proc.ExitCode()}, nil
+			return result{out: outFenced, code: f.exitCode()}, nil
 		}
 	}
 }
@@ -58,12 +58,12 @@ func (s *Supervisor) untilFence(last stamp) time.Duration {
 // childEnded handles the watchdog's exit: the command exited on its own,
 // or the watchdog fenced it.
 func (s *Supervisor) childEnded(f *fence) (result, error) {
-	f.stop(s.cfg.KillGrace) // already exited: only closes the pipe
+	f.stop(s.cfg.KillGrace) // the command is gone: this only closes the pipe
 	if reason := f.fencedReason(); reason != "" {
 		s.log.Warn("fenced", "reason", "watchdog: "+reason)
-		return result{out: outFenced, code: f.proc.ExitCode()}, nil
+		return result{out: outFenced, code: f.exitCode()}, nil
 	}
-	code := f.proc.ExitCode()
+	code := f.exitCode()
 	s.log.Info("command exited", "code", code)
 	return result{out: outExited, code: code}, nil
 }
@@ -74,7 +74,7 @@ func (s *Supervisor) stopFor(ctx context.Context, f *fence, cause error) (result
 	if ctx.Err() != nil {
 		s.log.Info("stopping", "reason", "supervisor asked to stop")
 		f.stop(s.cfg.KillGrace)
-		return result{out: outShutdown, code: f.proc.ExitCode()}, nil
+		return result{out: outShutdown, code: f.exitCode()}, nil
 	}
 	if cause == nil || errors.Is(cause, context.Canceled) {
 		cause = errSessionGone
@@ -86,7 +86,7 @@ func (s *Supervisor) stopFor(ctx context.Context, f *fence, cause error) (result
 func (s *Supervisor) stopLost(f *fence, reason string) (result, error) {
 	s.log.Warn("lost", "reason", reason)
 	f.stop(s.cfg.KillGrace)
-	return result{out: outLost, code: f.proc.ExitCode()}, nil
+	return result{out: outLost, code: f.exitCode()}, nil
 }
 
 // confirmLoop reads the key with consistent reads every confirmEvery and

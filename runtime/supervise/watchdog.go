@@ -66,7 +66,9 @@ func RunWatchdog(ctx context.Context, cfg WatchdogConfig) int {
 		return 127
 	}
 	fmt.Fprintf(status, "started %d\n", c.PID())
-	return watch(ctx, cfg, c, deadline, words, status)
+	code := watch(ctx, cfg, c, deadline, words, status)
+	fmt.Fprintf(status, "exited %d\n", code) // the command is reaped: the lock may go
+	return code
 }
 
 // watch is the watchdog's loop once the command runs.
