@@ -48,8 +48,8 @@ func (p *plan) lbView() lbView {
 		CookieName: p.cookieName(), Prefix: p.varPrefix(), ConsulAddr: "127.0.0.1:8500",
 		ConfigPath: dir + "/consul-template.hcl", TemplatePath: dir + "/nginx.conf.ctmpl",
 		NginxConfPath: "/etc/nginx/conf.d/" + d.Job + ".conf",
-		ReloadScript:  "nginx -t -q && nginx -s reload || { echo 'kantree-nomad: nginx -t or reload failed; nginx keeps its running configuration' >&2; true; }",
 	}
+	v.ReloadScript = reloadScript(v.NginxConfPath)
 	if v.Listen == 0 {
 		v.Listen = 80
 	}
@@ -60,6 +60,19 @@ func (p *plan) lbView() lbView {
 		v.PushService = p.serviceName(push)
 	}
 	return v
+}
+
+// reloadScript is the command consul-template runs after each render of
+// the nginx site at dest (a path of [a-z0-9/.-] only: job names are
+// checked). nginx reloads only a configuration that passes nginx -t; one
+// that fails is replaced by the previous site (consul-template's backup),
+// or removed when there is none, so that a later restart of nginx does not
+// meet a broken file. It always exits 0: a failing command would make
+// consul-template exit.
+func reloadScript(dest string) string {
+	return "if nginx -t -q; then nginx -s reload || echo 'kantree-nomad: nginx reload failed; the site is in place but not loaded' >&2; " +
+		"else echo 'kantree-nomad: nginx -t failed; previous site restored, nginx keeps its running configuration' >&2; " +
+		"cp -p " + dest + ".bak " + dest + " 2>/dev/null || rm -f " + dest + "; fi; true"
 }
 
 func (p *plan) aclView() aclView {

@@ -47,16 +47,17 @@ func newLBHost(t *testing.T, consulAddr string, files []generator.File) *lbHost 
 	cfg = replaceOnce(t, cfg, `address = "127.0.0.1:8500"`, fmt.Sprintf("address = %q", consulAddr))
 	cfg = replaceOnce(t, cfg, `"/etc/consul-template.d/kantree/nginx.conf.ctmpl"`, fmt.Sprintf("%q", ctmpl))
 	cfg = replaceOnce(t, cfg, `"/etc/nginx/conf.d/kantree.conf"`, fmt.Sprintf("%q", h.site))
-	cfg = replaceOnce(t, cfg, "nginx -t -q &&", h.nginx+" -t -q "+nginxArgs+" &&")
+	cfg = replaceOnce(t, cfg, "nginx -t -q;", h.nginx+" -t -q "+nginxArgs+";")
 	cfg = replaceOnce(t, cfg, "nginx -s reload ||", h.nginx+" -s reload "+nginxArgs+" ||")
+	cfg = strings.ReplaceAll(cfg, "/etc/nginx/conf.d/kantree.conf", h.site)
 	write(t, h.ctConfig, []byte(cfg))
 	return h
 }
 
-// render runs consul-template once with the generated configuration:
+// runOnce runs consul-template once with the generated configuration:
 // render the site, then the guarded test-and-reload command. No nginx runs
 // here, so the reload fails; consul-template must still exit 0.
-func (h *lbHost) render(t *testing.T) (site, stderr string) {
+func (h *lbHost) runOnce(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -67,6 +68,14 @@ func (h *lbHost) render(t *testing.T) (site, stderr string) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("consul-template -once: %v\n%s", err, errBuf.String())
 	}
+	return errBuf.String()
+}
+
+// render runs consul-template once (see runOnce) and returns the site it
+// left in place.
+func (h *lbHost) render(t *testing.T) (site, stderr string) {
+	t.Helper()
+	stderr = h.runOnce(t)
 	data, err := os.ReadFile(h.site)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +83,7 @@ func (h *lbHost) render(t *testing.T) (site, stderr string) {
 	if st, err := os.Stat(h.site); err != nil || st.Mode().Perm() != 0o644 {
 		t.Errorf("rendered site mode = %v (%v), want 0644 from perms = 0644", st.Mode(), err)
 	}
-	return string(data), errBuf.String()
+	return string(data), stderr
 }
 
 // nginxTest runs nginx -t on the main configuration including the site.
@@ -98,7 +107,7 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 		t.Run(sticky, func(t *testing.T) {
 			h := newLBHost(t, c.HTTPAddr, renderBasic(t, sticky, testbed.FreePort(t)))
 			site, stderr := h.render(t)
-			if !strings.Contains(stderr, "kantree-nomad: nginx -t or reload failed") {
+			if !strings.Contains(stderr, "kantree-nomad: nginx reload failed") {
 				t.Errorf("the reload of a stopped nginx did not go through the guard; consul-template said:\n%s", stderr)
 			}
 			checkUpstream(t, site, "app", web)
@@ -128,9 +137,23 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 	t.Run("failing nginx -t keeps consul-template up", func(t *testing.T) {
 		h := newLBHost(t, c.HTTPAddr, renderBasic(t, "cookie", testbed.FreePort(t)))
 		write(t, h.nginxConf, []byte("events {}\nhttp { this_is_not_a_directive on; }\n"))
-		_, stderr := h.render(t) // fails the test if consul-template exits non-zero
+		previous := "# the previous site\n"
+		write(t, h.site, []byte(previous))
+		site, stderr := h.render(t) // fails the test if consul-template exits non-zero
 		if !strings.Contains(stderr, "this_is_not_a_directive") {
 			t.Errorf("nginx -t did not run on the broken configuration; consul-template said:\n%s", stderr)
+		}
+		if site != previous {
+			t.Errorf("after a failing nginx -t the site is\n%s\nwant the previous one restored: %q", site, previous)
+		}
+	})
+
+	t.Run("failing nginx -t with no previous site removes the new one", func(t *testing.T) {
+		h := newLBHost(t, c.HTTPAddr, renderBasic(t, "cookie", testbed.FreePort(t)))
+		write(t, h.nginxConf, []byte("events {}\nhttp { this_is_not_a_directive on; }\n"))
+		h.runOnce(t)
+		if _, err := os.Stat(h.site); !os.IsNotExist(err) {
+			t.Errorf("a site that failed nginx -t was left in place (stat: %v)", err)
 		}
 	})
 }

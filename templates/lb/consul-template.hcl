@@ -27,9 +27,14 @@ template {
   # A render error is logged and the previous file kept; consul-template stays up.
   error_fatal = false
 
-  # Test the new file before reloading; a failing test leaves the running
-  # nginx on its previous configuration, and "|| true" keeps consul-template
-  # running (a failed command would make it exit).
+  # Keep the previous site as <destination>.bak: the command below puts it
+  # back when the new one fails nginx -t.
+  backup = true
+
+  # Test the new file before reloading. A failing test restores the
+  # previous site, so nginx keeps running (and restarts) on a good
+  # configuration; the command always exits 0, because a failed command
+  # would make consul-template exit.
   command         = ["/bin/sh", "-c", [[ hclstr .ReloadScript ]]]
   command_timeout = "30s"
 

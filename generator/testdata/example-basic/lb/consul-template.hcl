@@ -26,10 +26,15 @@ template {
   # A render error is logged and the previous file kept; consul-template stays up.
   error_fatal = false
 
-  # Test the new file before reloading; a failing test leaves the running
-  # nginx on its previous configuration, and "|| true" keeps consul-template
-  # running (a failed command would make it exit).
-  command         = ["/bin/sh", "-c", "nginx -t -q && nginx -s reload || { echo 'kantree-nomad: nginx -t or reload failed; nginx keeps its running configuration' >&2; true; }"]
+  # Keep the previous site as <destination>.bak: the command below puts it
+  # back when the new one fails nginx -t.
+  backup = true
+
+  # Test the new file before reloading. A failing test restores the
+  # previous site, so nginx keeps running (and restarts) on a good
+  # configuration; the command always exits 0, because a failed command
+  # would make consul-template exit.
+  command         = ["/bin/sh", "-c", "if nginx -t -q; then nginx -s reload || echo 'kantree-nomad: nginx reload failed; the site is in place but not loaded' >&2; else echo 'kantree-nomad: nginx -t failed; previous site restored, nginx keeps its running configuration' >&2; cp -p /etc/nginx/conf.d/kantree.conf.bak /etc/nginx/conf.d/kantree.conf 2>/dev/null || rm -f /etc/nginx/conf.d/kantree.conf; fi; true"]
   command_timeout = "30s"
 
   # Quiescence: render once the catalog has been still for 2s (at most 10s).
