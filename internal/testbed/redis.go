@@ -36,7 +36,7 @@ func StartRedis(t testing.TB, o RedisOptions) *Redis {
 	conf := []string{
 		"bind 127.0.0.1", "port " + strconv.Itoa(port), "dir " + dir,
 		"daemonize no", "save \"\"", "appendonly no", "protected-mode no",
-		"loglevel warning", "logfile \"\"",
+		"loglevel warning", "logfile \"\"", "repl-diskless-sync-delay 0",
 	}
 	if o.Password != "" {
 		conf = append(conf, "requirepass "+strconv.Quote(o.Password))

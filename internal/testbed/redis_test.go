@@ -87,3 +87,28 @@ func TestRedisPauseResumeKillRestart(t *testing.T) {
 		t.Fatalf("PING after Restart: %v", err)
 	}
 }
+
+func TestRedisReplicaIsReadOnly(t *testing.T) {
+	t.Parallel()
+	primary := testbed.StartRedis(t, testbed.RedisOptions{Password: "pw"})
+	host, port, _ := strings.Cut(primary.Addr, ":")
+	replica := testbed.StartRedis(t, testbed.RedisOptions{Password: "pw",
+		Config: []string{"replicaof " + host + " " + port, "masterauth pw"}})
+	ctx := context.Background()
+	p, r := primary.Client(), replica.Client()
+	defer p.Close()
+	defer r.Close()
+	if err := p.Set(ctx, "k", "from-primary", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for r.Get(ctx, "k").Val() != "from-primary" {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica did not receive the key")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := r.Set(ctx, "k", "x", 0).Err(); err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("SET on the replica: %v, want READONLY", err)
+	}
+}
