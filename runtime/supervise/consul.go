@@ -18,9 +18,32 @@ var errSessionGone = errors.New("session no longer exists")
 // passing from the start.
 func (s *Supervisor) registerCheck(ctx context.Context) error {
 	reg := s.checkRegistration()
-	return retry(ctx, s.log, "register check "+s.cfg.CheckID, func(ctx context.Context) error {
+	err := retry(ctx, s.log, "register check "+s.cfg.CheckID, func(ctx context.Context) error {
 		return s.client.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx))
 	})
+	if err == nil {
+		s.removeStaleChecks(ctx, reg.Name)
+	}
+	return err
+}
+
+// removeStaleChecks deregisters the critical checks that earlier
+// supervisors of the same key left on this agent when they were killed
+// (node checks are never removed by Consul itself). A critical check has
+// already ended the session bound to it, so removing it changes nothing
+// for a supervisor that might still run: it registers its check again.
+func (s *Supervisor) removeStaleChecks(ctx context.Context, name string) {
+	checks, err := s.client.Agent().ChecksWithFilterOpts("", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return
+	}
+	for id, c := range checks {
+		if c.Name == name && id != s.cfg.CheckID && c.Status == api.HealthCritical {
+			if s.client.Agent().CheckDeregisterOpts(id, (&api.QueryOptions{}).WithContext(ctx)) == nil {
+				s.log.Info("removed stale check", "check", id)
+			}
+		}
+	}
 }
 
 // checkRegistration is the supervisor's TTL check on the local agent.

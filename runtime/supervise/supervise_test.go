@@ -84,6 +84,10 @@ func TestSIGKILLSupervisorOnly(t *testing.T) {
 		t.Errorf("standby started %s after the crash, want under %s (check TTL + lock-delay + 2s)", started, bound)
 	}
 	r.checkRuns(t, r.awaitRuns(t, 2, 10*time.Second))
+	// The killed supervisor's check is critical; the next supervisor of
+	// the same key on this agent removes it.
+	c := r.start("c")
+	c.await(t, "removed stale check", 1, 15*time.Second)
 }
 
 // TestSIGSTOPHolder is proof 4: the holder is stopped for longer than the
