@@ -60,7 +60,7 @@ func StartConsulWith(t testing.TB, o ConsulOptions) *Consul {
 	if o.ACL {
 		c.Token = uuid(t)
 	}
-	c.Process = startProcess(t, c.spec(t, consulAgent{dev: true, acl: c.Token}, c.devReady))
+	c.start(t, consulAgent{dev: true, acl: c.Token}, c.devReady)
 	return c
 }
 
@@ -73,19 +73,36 @@ func uuid(t testing.TB) string {
 // newConsul picks the agent's ports on its address.
 func newConsul(t testing.TB, a consulAgent) *Consul {
 	t.Helper()
+	c := &Consul{Name: a.name, IP: a.ip, Server: a.server || a.dev, DataDir: t.TempDir()}
+	c.pickPorts(t)
+	return c
+}
+
+func (c *Consul) pickPorts(t testing.TB) {
+	t.Helper()
 	ports := make([]int, 3)
 	for i := range ports {
-		p, err := freePortOn(a.ip)
+		p, err := freePortOn(c.IP)
 		if err != nil {
-			t.Fatalf("testbed: consul %s: %v", a.name, err)
+			t.Fatalf("testbed: consul %s: %v", c.Name, err)
 		}
 		ports[i] = p
 	}
-	return &Consul{
-		HTTPAddr: hostPort(a.ip, ports[0]), SerfAddr: hostPort(a.ip, ports[1]),
-		ServerAddr: hostPort(a.ip, ports[2]), Name: a.name, IP: a.ip,
-		Server: a.server || a.dev, DataDir: t.TempDir(),
-	}
+	c.HTTPAddr, c.SerfAddr, c.ServerAddr = hostPort(c.IP, ports[0]), hostPort(c.IP, ports[1]), hostPort(c.IP, ports[2])
+}
+
+// start starts the agent, with new ports when a port it was given is taken
+// meanwhile (the other agents join it through its address as it is then).
+func (c *Consul) start(t testing.TB, a consulAgent, ready func(context.Context) error) {
+	t.Helper()
+	first := true
+	c.Process = startRetrying(t, func() procSpec {
+		if !first {
+			c.pickPorts(t)
+		}
+		first = false
+		return c.spec(t, a, ready)
+	})
 }
 
 // spec returns the command line of the agent.

@@ -37,9 +37,10 @@ func StartConsulCluster(t testing.TB) *ConsulCluster {
 	for i, c := range cl.Servers {
 		others := append(append([]string{}, serfs[:i]...), serfs[i+1:]...)
 		a := consulAgent{server: true, bootstrapExpect: 3, join: others, encrypt: key}
-		c.Process = startProcess(t, c.spec(t, a, c.agentReady))
+		c.start(t, a, c.agentReady)
+		serfs[i] = c.SerfAddr
 	}
-	cl.Client.Process = startProcess(t, cl.Client.spec(t, consulAgent{join: serfs, encrypt: key}, cl.Client.agentReady))
+	cl.Client.start(t, consulAgent{join: serfs, encrypt: key}, cl.Client.agentReady)
 	cl.WaitLeader(t, readyTimeout)
 	cl.waitAgentLeader(t, cl.Client, readyTimeout)
 	return cl

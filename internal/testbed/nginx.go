@@ -48,21 +48,22 @@ func StartNginx(t testing.TB, confBody string) *Nginx {
 	t.Helper()
 	n := &Nginx{Dir: t.TempDir(), bin: Binary(t, "nginx")}
 	n.ConfPath = filepath.Join(n.Dir, "nginx.conf")
-	if strings.Contains(confBody, NginxPortPlaceholder) {
-		n.Port = FreePort(t)
-	}
-	conf := n.expand(confBody)
-	if n.Port == 0 {
-		if m := listenPort.FindStringSubmatch(conf); m != nil {
-			n.Port, _ = strconv.Atoi(m[1])
+	n.Process = startRetrying(t, func() procSpec {
+		if strings.Contains(confBody, NginxPortPlaceholder) {
+			n.Port = FreePort(t)
 		}
-	}
-	writeFile(t, n.Dir, "nginx.conf", n.wrap(conf), 0o644)
-	if err := n.Test(); err != nil {
-		t.Fatalf("testbed: %v", err)
-	}
-	n.Process = startProcess(t, procSpec{name: "nginx", path: n.bin, args: n.args(), dir: n.Dir,
-		logDir: n.Dir, ready: n.ready})
+		conf := n.expand(confBody)
+		if n.Port == 0 {
+			if m := listenPort.FindStringSubmatch(conf); m != nil {
+				n.Port, _ = strconv.Atoi(m[1])
+			}
+		}
+		writeFile(t, n.Dir, "nginx.conf", n.wrap(conf), 0o644)
+		if err := n.Test(); err != nil {
+			t.Fatalf("testbed: %v", err)
+		}
+		return procSpec{name: "nginx", path: n.bin, args: n.args(), dir: n.Dir, logDir: n.Dir, ready: n.ready}
+	})
 	return n
 }
 

@@ -31,9 +31,20 @@ func StartPgBouncer(t testing.TB, pg *Postgres, poolMode string) *PgBouncer {
 	default:
 		t.Fatalf("testbed: pgbouncer pool mode %q: want session, transaction or statement", poolMode)
 	}
-	b := &PgBouncer{Port: FreePort(t), PoolMode: poolMode, Dir: serviceDir(t, "pgbouncer"), pg: pg}
+	b := &PgBouncer{PoolMode: poolMode, Dir: serviceDir(t, "pgbouncer"), pg: pg}
 	writeFile(t, b.Dir, "userlist.txt", fmt.Sprintf("%q %q\n", pg.User, pg.Password), 0o600)
-	ini := fmt.Sprintf(`[databases]
+	logDir := t.TempDir()
+	b.Process = startRetrying(t, func() procSpec {
+		b.Port = FreePort(t)
+		conf := writeFile(t, b.Dir, "pgbouncer.ini", b.ini(), 0o600)
+		return procSpec{name: "pgbouncer", path: bin, args: []string{conf},
+			dir: b.Dir, logDir: logDir, asUser: true, stopSig: syscall.SIGTERM, ready: b.ready}
+	})
+	return b
+}
+
+func (b *PgBouncer) ini() string {
+	return fmt.Sprintf(`[databases]
 * = host=%s port=%d
 
 [pgbouncer]
@@ -50,11 +61,7 @@ stats_users = %s
 server_login_retry = 1
 logfile =
 pidfile =
-`, pg.Host, pg.Port, b.Port, b.Dir, b.Dir, poolMode, pg.User)
-	conf := writeFile(t, b.Dir, "pgbouncer.ini", ini, 0o600)
-	b.Process = startProcess(t, procSpec{name: "pgbouncer", path: bin, args: []string{conf},
-		dir: b.Dir, logDir: t.TempDir(), asUser: true, stopSig: syscall.SIGTERM, ready: b.ready})
-	return b
+`, b.pg.Host, b.pg.Port, b.Port, b.Dir, b.Dir, b.PoolMode, b.pg.User)
 }
 
 func (b *PgBouncer) ready(ctx context.Context) error {

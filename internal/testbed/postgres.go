@@ -56,23 +56,25 @@ func StartPostgres(t testing.TB) *Postgres {
 	if err := runAs(t, pg.root, "/bin/mkdir", "-m", "0700", pg.SocketDir); err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
-	pg.Port = FreePort(t) // picked late: initdb takes a while
 	pg.Process = pg.start(t, "postgres", pg.DataDir, pg.superReady)
 	pg.createRole(t)
 	return pg
 }
 
-// start runs postgres on pg's data directory, port and socket directory.
+// start runs postgres on pg's data directory and socket directory, on a
+// port it picks (late: initdb takes a while).
 func (pg *Postgres) start(t testing.TB, name, dataDir string, ready func(context.Context) error) *Process {
 	t.Helper()
-	args := []string{"-D", dataDir, "-p", strconv.Itoa(pg.Port), "-k", pg.SocketDir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=16MB",
-		"-c", "logging_collector=off", "-c", "log_min_messages=warning", "-c", "max_wal_senders=5",
-		"-c", "wal_level=replica", "-c", "hot_standby=on", "-c", "password_encryption=scram-sha-256"}
-	return startProcess(t, procSpec{
-		name: name, path: filepath.Join(pg.bin, "postgres"), args: args, dir: pg.root,
-		logDir: t.TempDir(), asUser: true, stopSig: syscall.SIGINT, ready: ready,
+	logDir := t.TempDir()
+	return startRetrying(t, func() procSpec {
+		pg.Port = FreePort(t)
+		args := []string{"-D", dataDir, "-p", strconv.Itoa(pg.Port), "-k", pg.SocketDir,
+			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+			"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=16MB",
+			"-c", "logging_collector=off", "-c", "log_min_messages=warning", "-c", "max_wal_senders=5",
+			"-c", "wal_level=replica", "-c", "hot_standby=on", "-c", "password_encryption=scram-sha-256"}
+		return procSpec{name: name, path: filepath.Join(pg.bin, "postgres"), args: args, dir: pg.root,
+			logDir: logDir, asUser: true, stopSig: syscall.SIGINT, ready: ready}
 	})
 }
 
@@ -165,7 +167,6 @@ func (pg *Postgres) StartStandby(t testing.TB) *Postgres {
 	if err := runAs(t, sb.root, "/bin/mkdir", "-m", "0700", sb.SocketDir); err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
-	sb.Port = FreePort(t)
 	sb.Process = sb.start(t, "postgres-standby", sb.DataDir, sb.roleReady)
 	return sb
 }

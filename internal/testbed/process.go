@@ -41,7 +41,8 @@ type Process struct {
 	waitErr  error
 	exitCode int
 	startCnt int
-	lastPID  int // leader of the last run: its process group may outlive it
+	lastPID  int   // leader of the last run: its process group may outlive it
+	logFrom  int64 // size of the log when the last run started
 }
 
 // procSpec describes how to run and probe a service program.
@@ -62,6 +63,34 @@ type procSpec struct {
 // become ready.
 func startProcess(t testing.TB, spec procSpec) *Process {
 	t.Helper()
+	p := newProcess(t, spec)
+	p.launch(t)
+	return p
+}
+
+// startRetrying is startProcess for programs whose ports the testbed
+// picks: when the program fails because another program took one of its
+// ports first, build is called again (it picks new ports), up to 3 times.
+func startRetrying(t testing.TB, build func() procSpec) *Process {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p := newProcess(t, build())
+		err := p.tryLaunch()
+		if err == nil {
+			return p
+		}
+		if attempt < 3 && p.portTaken() {
+			t.Logf("testbed: %s: a port was taken by another program; retrying with new ports", p.name)
+			continue
+		}
+		t.Fatalf("testbed: %v", err)
+	}
+}
+
+// newProcess prepares a Process for spec and registers its stop as a
+// cleanup of t.
+func newProcess(t testing.TB, spec procSpec) *Process {
+	t.Helper()
 	p := &Process{
 		name: spec.name, path: spec.path, args: spec.args, dir: spec.dir,
 		env: spec.env, logPath: spec.logDir + "/" + spec.name + ".log",
@@ -79,20 +108,44 @@ func startProcess(t testing.TB, spec procSpec) *Process {
 		}
 		p.killRemains()
 	})
-	p.launch(t)
 	return p
 }
 
 // launch starts the program and waits for it to be ready, failing t if not.
 func (p *Process) launch(t testing.TB) {
 	t.Helper()
-	if err := p.start(); err != nil {
+	if err := p.tryLaunch(); err != nil {
 		t.Fatalf("testbed: %v", err)
+	}
+}
+
+// tryLaunch starts the program and waits for it to be ready; on failure
+// the program is killed and the error holds the end of its log.
+func (p *Process) tryLaunch() error {
+	if err := p.start(); err != nil {
+		return err
 	}
 	if err := p.waitReady(readyTimeout); err != nil {
 		_ = p.Kill()
-		t.Fatalf("testbed: %v\n--- %s log (%s) ---\n%s", err, p.name, p.logPath, p.LogTail(40))
+		return fmt.Errorf("%w\n--- %s log (%s) ---\n%s", err, p.name, p.logPath, p.LogTail(40))
 	}
+	return nil
+}
+
+// portTaken reports whether the log of the last run says that a port was
+// in use.
+func (p *Process) portTaken() bool {
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return false
+	}
+	p.mu.Lock()
+	from := p.logFrom
+	p.mu.Unlock()
+	if from > int64(len(b)) {
+		from = 0
+	}
+	return strings.Contains(strings.ToLower(string(b[from:])), "address already in use")
 }
 
 func (p *Process) start() error {
@@ -106,6 +159,9 @@ func (p *Process) start() error {
 		return fmt.Errorf("start %s: open log: %w", p.name, err)
 	}
 	defer log.Close()
+	if st, err := log.Stat(); err == nil {
+		p.logFrom = st.Size()
+	}
 	p.startCnt++
 	fmt.Fprintf(log, "=== testbed: start #%d: %s %s\n", p.startCnt, p.path, strings.Join(p.args, " "))
 	cmd := exec.Command(p.path, p.args...)
@@ -128,7 +184,8 @@ func (p *Process) start() error {
 }
 
 // waitReady polls the readiness probe until it succeeds, the process exits
-// or the timeout passes.
+// or the timeout passes. A probe in flight is abandoned when the process
+// exits.
 func (p *Process) waitReady(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -136,10 +193,16 @@ func (p *Process) waitReady(timeout time.Duration) error {
 	var last error
 	for {
 		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-		last = p.ready(pctx)
+		res := make(chan error, 1)
+		go func() { res <- p.ready(pctx) }()
+		select {
+		case last = <-res:
+		case <-done:
+			last = errors.New("the program exited")
+		}
 		pcancel()
-		if last == nil {
-			return nil
+		if last == nil && p.Running() {
+			return nil // still running: the answer was not another program's
 		}
 		select {
 		case <-done:

@@ -30,22 +30,21 @@ type RedisOptions struct {
 func StartRedis(t testing.TB, o RedisOptions) *Redis {
 	t.Helper()
 	bin := Binary(t, "redis-server")
-	dir := t.TempDir()
-	port := FreePort(t)
-	r := &Redis{Addr: "127.0.0.1:" + strconv.Itoa(port), Password: o.Password, Dir: dir}
-	conf := []string{
-		"bind 127.0.0.1", "port " + strconv.Itoa(port), "dir " + dir,
-		"daemonize no", "save \"\"", "appendonly no", "protected-mode no",
-		"loglevel warning", "logfile \"\"", "repl-diskless-sync-delay 0",
-	}
-	if o.Password != "" {
-		conf = append(conf, "requirepass "+strconv.Quote(o.Password))
-	}
-	conf = append(conf, o.Config...)
-	path := writeFile(t, dir, "redis.conf", strings.Join(conf, "\n")+"\n", 0o600)
-	r.Process = startProcess(t, procSpec{
-		name: "redis", path: bin, args: []string{path}, dir: dir, logDir: dir,
-		ready: r.ping,
+	r := &Redis{Password: o.Password, Dir: t.TempDir()}
+	r.Process = startRetrying(t, func() procSpec {
+		port := FreePort(t)
+		r.Addr = "127.0.0.1:" + strconv.Itoa(port)
+		conf := []string{
+			"bind 127.0.0.1", "port " + strconv.Itoa(port), "dir " + r.Dir,
+			"daemonize no", "save \"\"", "appendonly no", "protected-mode no",
+			"loglevel warning", "logfile \"\"", "repl-diskless-sync-delay 0",
+		}
+		if o.Password != "" {
+			conf = append(conf, "requirepass "+strconv.Quote(o.Password))
+		}
+		conf = append(conf, o.Config...)
+		path := writeFile(t, r.Dir, "redis.conf", strings.Join(conf, "\n")+"\n", 0o600)
+		return procSpec{name: "redis", path: bin, args: []string{path}, dir: r.Dir, logDir: r.Dir, ready: r.ping}
 	})
 	return r
 }
