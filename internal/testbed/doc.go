@@ -13,6 +13,10 @@
 // Kill, Pause and Resume signal the whole group and every descendant
 // (PostgreSQL backends leave the group with setsid).
 //
+// Ports come from 10000 up to the kernel's ephemeral range (FreePort),
+// never twice in one test binary; if another program takes a port before
+// the service binds it, the Start function retries with new ports.
+//
 // Other programs (the stand-in platform, kantree-nomad) run the same way
 // with StartCommand; HTTPReady and TCPReady are ready-made probes.
 //
