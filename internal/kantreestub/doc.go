@@ -3,7 +3,8 @@
 // and environment that the generated Nomad jobs give the real program, and
 // behaves like it where kantree-nomad cares:
 //
-//   - run web: HTTP; "/" answers the instance id, "/health" answers ok.
+//   - run web: HTTP; "/" answers the instance id, "/health" answers ok,
+//     "/sleep?ms=N" answers after N ms; SIGTERM drains requests in flight.
 //   - run push, run realtime: engine.io-like sessions known only to the
 //     instance that created them (long polling and WebSocket), so that a
 //     test can prove sticky sessions at the load balancer.

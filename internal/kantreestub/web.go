@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+
 	"time"
 )
 
@@ -14,11 +15,25 @@ import (
 // after SIGTERM.
 const shutdownGrace = 10 * time.Second
 
-// serveWeb answers "/" with the instance id and "/health" with ok.
+// maxSleep bounds /sleep requests.
+const maxSleep = time.Minute
+
+// serveWeb answers "/" with the instance id, "/health" with ok, and
+// "/sleep?ms=N" with the instance id after N ms (to test draining: a
+// request in flight at SIGTERM completes).
 func (c command) serveWeb(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxSleep {
+			http.Error(w, "ms: want milliseconds, at most 60000", http.StatusBadRequest)
+			return
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		fmt.Fprintln(w, c.cfg.InstanceID)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, c.cfg.InstanceID)

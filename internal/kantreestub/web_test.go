@@ -4,7 +4,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
@@ -60,5 +62,42 @@ func TestUnknownCommandExits2WithHint(t *testing.T) {
 	out, code := runPlatform(t, t.TempDir(), nil, "frobnicate")
 	if code != 2 || !strings.Contains(out, "unknown command frobnicate") || !strings.Contains(out, "hint:") {
 		t.Errorf("exit %d, output %q", code, out)
+	}
+}
+
+func TestWebDrainsRequestInFlightOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	port := testbed.FreePort(t)
+	base := "http://127.0.0.1:" + itoa(port)
+	p := startPlatform(t, "web", []string{"PORT=" + itoa(port), "KANTREE_INSTANCE_ID=draining"},
+		testbed.HTTPReady(base+"/health"), "run", "web")
+	type result struct {
+		code int
+		body string
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(base + "/sleep?ms=800")
+		if err != nil {
+			res <- result{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		res <- result{resp.StatusCode, string(b)}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-res; r.code != 200 || r.body != "draining\n" {
+		t.Errorf("request in flight at SIGTERM: %d %q, want 200 draining", r.code, r.body)
+	}
+	<-p.Done()
+	if p.ExitCode() != 0 {
+		t.Errorf("exit %d after draining, want 0", p.ExitCode())
+	}
+	if _, err := http.Get(base + "/"); err == nil {
+		t.Error("a stopped web instance still answers")
 	}
 }
