@@ -33,6 +33,28 @@ func TestRefusesUnsafeTimings(t *testing.T) {
 	}
 }
 
+func TestRefusesBadArguments(t *testing.T) {
+	bin := testbed.BuildKantreeNomad(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", []string{"-key", "k"}, "kantree-nomad: hint: Put the command after --"},
+		{"no key", []string{"--", "true"}, "kantree-nomad: hint: Pass -key"},
+		{"bad log format", []string{"-key", "k", "-log-format", "xml", "--", "true"}, "kantree-nomad: hint: Use -log-format text"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"supervise"}, tc.args...)...)
+			out, _ := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), tc.want) {
+				t.Errorf("exit code %d, output:\n%s\nwant exit code 2 and %q", code, out, tc.want)
+			}
+		})
+	}
+}
+
 // TestSIGTERMHandsOver is proof 1: SIGTERM the holder; a standby's child
 // starts within 200 ms; the schedulers never overlap.
 func TestSIGTERMHandsOver(t *testing.T) {
