@@ -177,11 +177,14 @@ func isInvalidSession(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "invalid session")
 }
 
+// firstRetry is the first wait of retry; it doubles up to a second.
+const firstRetry = 50 * time.Millisecond
+
 // retry calls f until it succeeds or ctx ends, with a short capped
 // backoff. Every error is retried: there is no fixed count, because a
 // leader election or agent restart ends on its own.
 func retry(ctx context.Context, log *slog.Logger, op string, f func(context.Context) error) error {
-	wait := 50 * time.Millisecond
+	wait := firstRetry
 	for {
 		err := f(ctx)
 		if err == nil {
@@ -190,7 +193,11 @@ func retry(ctx context.Context, log *slog.Logger, op string, f func(context.Cont
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		log.Debug("retrying", "op", op, "reason", err.Error(), "after", wait)
+		level := slog.LevelDebug
+		if wait == firstRetry {
+			level = slog.LevelWarn // say once that Consul is not answering
+		}
+		log.Log(ctx, level, "retrying", "op", op, "reason", err.Error())
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w", op, err)
