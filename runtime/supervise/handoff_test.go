@@ -22,11 +22,10 @@ func handoffs(t *testing.T, n int) {
 	holder := sups[0]
 	var times []time.Duration
 	for i := 0; i < n; i++ {
-		holder.signal(t, syscall.SIGTERM)
+		sent := holder.signal(t, syscall.SIGTERM)
 		next := awaitAnyStart(t, sups, holder)
 		holder.wait(t, 10*time.Second)
-		d := next.await(t, "command started", 1, time.Second).Time.Sub(holder.await(t, "released", 1, time.Second).Time)
-		times = append(times, d)
+		times = append(times, next.await(t, "command started", 1, time.Second).Time.Sub(sent))
 		// Replace the stopped supervisor by a new standby.
 		for j, s := range sups {
 			if s == holder {
@@ -37,7 +36,7 @@ func handoffs(t *testing.T, n int) {
 		holder = next
 	}
 	p50, p99 := percentile(times, 50), percentile(times, 99)
-	t.Logf("%d handoffs: median %s, p99 %s, max %s (release to the next command start, from the logs)", n, p50, p99, percentile(times, 100))
+	t.Logf("%d handoffs: median %s, p99 %s, max %s (SIGTERM to the holder until the next command started)", n, p50, p99, percentile(times, 100))
 	if p99 > handoffBound*handoffSlack {
 		t.Errorf("p99 handoff %s, want under %s (with slack %dx)", p99, handoffBound, handoffSlack)
 	}
@@ -45,9 +44,9 @@ func handoffs(t *testing.T, n int) {
 	runs := r.awaitRuns(t, n+1, 10*time.Second)
 	gaps := kantreestub.Gaps(runs)
 	if len(gaps) > 0 {
-		t.Logf("heartbeat gaps between schedulers (PostgreSQL): median %s, p99 %s", percentile(gaps, 50), percentile(gaps, 99))
-		if g := percentile(gaps, 99); g > handoffBound*handoffSlack {
-			t.Errorf("p99 heartbeat gap %s, want under %s (with slack %dx)", g, handoffBound, handoffSlack)
+		t.Logf("heartbeat gaps between schedulers (PostgreSQL, includes the database connect): median %s, p99 %s", percentile(gaps, 50), percentile(gaps, 99))
+		if g := percentile(gaps, 99); g > gapBound {
+			t.Errorf("p99 heartbeat gap %s, want under %s", g, gapBound)
 		}
 	}
 	r.checkRuns(t, runs)
