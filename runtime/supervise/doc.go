@@ -19,7 +19,20 @@
 //     fences the command even while the supervisor is stopped (SIGSTOP),
 //     swapped out or suspended. The watchdog dies with the supervisor and
 //     the command with the watchdog (Pdeathsig, package runtime/child).
-//   - The lock is released only after the command has been reaped.
+//   - The lock is released only after the command has been reaped (the
+//     watchdog reports it on a second pipe), and released explicitly on a
+//     clean stop, so a standby takes over at once: lock-delay applies
+//     only to invalidated sessions.
+//
+// The watchdog is started while the supervisor waits for the lock and is
+// handed the fencing token once the lock is held, so a takeover costs no
+// program start.
+//
+// What the design cannot cover: an operator who deletes the key (Consul
+// applies no lock-delay to a delete) gets an overlap of up to one
+// confirmation period plus the kill grace. Leader elections longer than
+// the fence deadline fence the command (safe, but a restart): pick a
+// lock-delay whose fence deadline exceeds the cluster's election time.
 //
 // Errors talking to Consul are retried with a short backoff and never
 // restart the command by themselves; only a definite answer (the session
