@@ -8,20 +8,25 @@ import (
 
 // Defaults applied when the deployment file leaves a value out.
 const (
-	DefaultJob          = "kantree"
-	DefaultArchiveRoot  = "local/kantree" // artifact destination, relative to the task directory
-	DefaultDockerRoot   = "/opt/kantree"  // working directory inside the image
-	DefaultDriver       = "exec"
-	DefaultBinaryPath   = "/usr/local/bin/kantree-nomad"
-	DefaultLicenseFile  = "license.txt"
-	DefaultLBKind       = "nginx"
-	DefaultSticky       = "cookie"
-	DefaultListen       = 80
-	DefaultEntrypoint   = "web"
-	DefaultLockTTL      = 10 * time.Second
-	DefaultLockDelay    = 5 * time.Second
+	DefaultJob         = "kantree"
+	DefaultArchiveRoot = "local/kantree" // artifact destination, relative to the task directory
+	DefaultDockerRoot  = "/opt/kantree"  // working directory inside the image
+	DefaultDriver      = "exec"
+	DefaultBinaryPath  = "/usr/local/bin/kantree-nomad"
+	DefaultLicenseFile = "license.txt"
+	DefaultLBKind      = "nginx"
+	DefaultSticky      = "cookie"
+	DefaultListen      = 80
+	DefaultEntrypoint  = "web"
+	DefaultLockTTL     = 10 * time.Second
+	// DefaultLockDelay and DefaultCheckTTL trade failover time (about
+	// check TTL + lock-delay after a holder dies: 10s) against the Consul
+	// outage a holder rides through before it fences its scheduler
+	// (lock-delay - kill grace - LockSafetyMargin: 5s, longer than a
+	// typical leader election).
+	DefaultLockDelay    = 8 * time.Second
 	DefaultKillGrace    = 2 * time.Second
-	DefaultCheckTTL     = 3 * time.Second
+	DefaultCheckTTL     = 2 * time.Second
 	DefaultWebPort      = 5000
 	DefaultPushPort     = 4000
 	DefaultSpreadWeight = 50

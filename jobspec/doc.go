@@ -101,9 +101,9 @@
 //
 //	key        default "kantree/<job>/scheduler"
 //	ttl        session TTL, 10s..24h (default 10s)
-//	lock_delay 0 < d <= 60s (default 5s)
+//	lock_delay 0 < d <= 60s (default 8s)
 //	kill_grace SIGTERM-to-SIGKILL grace for the scheduler (default 2s)
-//	check_ttl  TTL of the session's health check, below ttl (default 3s)
+//	check_ttl  TTL of the session's health check, below ttl (default 2s)
 //	standbys   hot standbys, >= 0 (default 0)
 //	The timings must pass CheckLockTimings: lock_delay - kill_grace - 1s
 //	>= 1s, kill_grace + 1s < ttl, and the scheduler's kill_timeout >

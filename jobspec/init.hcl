@@ -87,9 +87,9 @@ config {
 scheduler_lock {
   # key        = "kantree/kantree/scheduler"
   # ttl        = "10s"   # Consul session TTL
-  # lock_delay = "5s"    # at least kill_grace + 2s
+  # lock_delay = "8s"    # at least kill_grace + 2s
   # kill_grace = "2s"    # SIGTERM to SIGKILL
-  # check_ttl  = "3s"
+  # check_ttl  = "2s"
   standbys = 0           # hot standby schedulers
 }
 

@@ -68,7 +68,10 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	kn := o.kn
 	if kn == "" {
 		kn = filepath.Join(dir, "kantree-nomad")
-		if out, err := exec.Command("go", "build", "-o", kn, "./cmd/kantree-nomad").CombinedOutput(); err != nil {
+		// Measure the binary as `make build` ships it: static, stripped.
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", kn, "./cmd/kantree-nomad")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build ./cmd/kantree-nomad (run from the repository root): %w\n%s", err, out)
 		}
 	}

@@ -10,10 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
 	"github.com/kantree-nomad/kantree-nomad/runtime/supervise"
 )
 
@@ -35,10 +35,10 @@ func parseSuperviseFlags(args []string, stderr io.Writer) (*superviseFlags, erro
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.cfg.Key, "key", "", "Consul KV key used as the lock (required)")
-	fs.DurationVar(&f.cfg.TTL, "ttl", 10*time.Second, "Consul session TTL")
-	fs.DurationVar(&f.cfg.LockDelay, "lock-delay", 5*time.Second, "Consul session lock-delay")
-	fs.DurationVar(&f.cfg.KillGrace, "kill-grace", 2*time.Second, "time between SIGTERM and SIGKILL when stopping the command")
-	fs.DurationVar(&f.cfg.CheckTTL, "check-ttl", 3*time.Second, "TTL of the agent check the session is bound to")
+	fs.DurationVar(&f.cfg.TTL, "ttl", jobspec.DefaultLockTTL, "Consul session TTL")
+	fs.DurationVar(&f.cfg.LockDelay, "lock-delay", jobspec.DefaultLockDelay, "Consul session lock-delay")
+	fs.DurationVar(&f.cfg.KillGrace, "kill-grace", jobspec.DefaultKillGrace, "time between SIGTERM and SIGKILL when stopping the command")
+	fs.DurationVar(&f.cfg.CheckTTL, "check-ttl", jobspec.DefaultCheckTTL, "TTL of the agent check the session is bound to")
 	fs.StringVar(&f.cfg.CheckID, "check-id", "", "ID of that check (default kantree-lock-$NOMAD_ALLOC_ID, or random)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.watchdog, "watchdog", false, "(internal) run as the fence watchdog that supervise starts between itself and COMMAND")

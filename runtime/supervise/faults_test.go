@@ -38,7 +38,7 @@ func TestFaultCrashBoth(t *testing.T) {
 	}
 	started := b.await(t, "command started", 1, 30*time.Second).Time.Sub(killed)
 	t.Logf("standby's command started %s after supervisor, watchdog and child were killed", started)
-	if bound := 3*time.Second + 5*time.Second + 2*time.Second; started > bound {
+	if bound := failoverBound; started > bound {
 		t.Errorf("standby started %s after the crash, want under %s", started, bound)
 	}
 	r.checkRuns(t, r.awaitRuns(t, 2, 10*time.Second))
@@ -94,11 +94,10 @@ func TestFaultAgentOutage(t *testing.T) {
 	r.checkRuns(t, r.awaitRuns(t, runs, 10*time.Second))
 }
 
-// electionTimings give a fence deadline (lock-delay - kill grace - 1s =
-// 7s) above the consistent-read outage of an election in the test
-// cluster; with the defaults (2s) an election longer than 2s fences the
-// scheduler, which is safe but a restart. The test prints the outage.
-var electionTimings = []string{"-ttl", "10s", "-lock-delay", "10s", "-kill-grace", "2s", "-check-ttl", "3s"}
+// electionTimings are the defaults: their fence deadline (lock-delay -
+// kill grace - 1s = 5s) must stay above the consistent-read outage of an
+// election, which the test prints.
+var electionTimings = defaultTimings
 
 // TestFaultLeaderElections is proof 6: 20 leader elections (the leader
 // server stopped and restarted) while a holder and a standby talk to the

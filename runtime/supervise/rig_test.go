@@ -21,6 +21,7 @@ import (
 
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
 )
 
 // rig runs `kantree-nomad supervise -- platform run scheduler` processes
@@ -37,8 +38,13 @@ type rig struct {
 	n        int
 }
 
-// defaultTimings are supervise's defaults, spelled out.
-var defaultTimings = []string{"-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s"}
+// defaultTimings are supervise's defaults (jobspec's), spelled out.
+var defaultTimings = []string{"-ttl", jobspec.DefaultLockTTL.String(), "-lock-delay", jobspec.DefaultLockDelay.String(),
+	"-kill-grace", jobspec.DefaultKillGrace.String(), "-check-ttl", jobspec.DefaultCheckTTL.String()}
+
+// failoverBound is the longest a standby may take to start after the
+// holder died: check TTL + lock-delay + 2s (issue 5, proofs 2 and 3).
+const failoverBound = jobspec.DefaultCheckTTL + jobspec.DefaultLockDelay + 2*time.Second
 
 func newRig(t *testing.T, consulAddr string, pg *testbed.Postgres, timings []string) *rig {
 	return &rig{
