@@ -30,7 +30,7 @@ test: tools
 
 ## test-faults: the long fault scenarios of the scheduler lock.
 test-faults: .tools/bin/consul
-	$(GO) test -count=1 -tags faults -timeout 40m -run 'Fault' -v ./runtime/...
+	$(GO) test -count=1 -tags faults -timeout 40m -run '^TestFault' -v ./runtime/supervise
 
 ## bench-lock: kantree-nomad supervise against consul lock, side by side.
 bench-lock: .tools/bin/consul
