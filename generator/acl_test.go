@@ -63,64 +63,109 @@ func tokenFor(t *testing.T, root *consul.Client, name, rules string) string {
 	return tok.SecretID
 }
 
+// lockJob renames examples/basic, so that the service name that render
+// passes to supervise cannot be supervise's own default.
+const lockJob = "acme"
+
 // TestSchedulerLockPolicy: with only the generated policy, the real
-// `kantree-nomad supervise` takes the lock and starts its command; without
-// the node rule of that policy it cannot.
+// `kantree-nomad supervise` takes the lock and starts its command, with its
+// session bound to serfHealth and the check of its agent service; without
+// the service rule of that policy it cannot, and nothing is registered.
 func TestSchedulerLockPolicy(t *testing.T) {
 	addr, root := startACLConsul(t)
-	files := renderBasic(t, "cookie", 80)
-	rules := string(fileData(t, files, "acl/consul-scheduler-lock.policy.hcl"))
+	rules, args := schedulerLock(t)
+	cut := strings.Index(rules, "# The TTL check")
+	if cut < 0 || !strings.Contains(rules[cut:], `service "`+lockJob+`-scheduler-lock"`) {
+		t.Fatalf("the policy has no commented service rule for %s-scheduler-lock:\n%s", lockJob, rules)
+	}
 	full := tokenFor(t, root, "scheduler-lock", rules)
-	withoutNode := tokenFor(t, root, "scheduler-lock-no-node", rules[:strings.Index(rules, "# The TTL check")])
+	withoutService := tokenFor(t, root, "scheduler-lock-no-service", rules[:cut])
 	bin := testbed.BuildKantreeNomad(t)
 
-	// Without the node rule first, so that no earlier session's lock-delay
-	// can explain a failure.
-	if runSupervise(t, bin, addr, withoutNode, "without-node", nil) {
-		t.Errorf("supervise got the lock without node write: the policy's node rule is not what makes it work")
+	// Without the service rule first, so that no earlier session's
+	// lock-delay can explain a failure.
+	if runSupervise(t, bin, addr, withoutService, "without-service", args, nil) {
+		t.Errorf("supervise got the lock without service write: the policy's service rule is not what makes it work")
 	}
-	if checks, err := root.Agent().Checks(); err != nil || len(checks) != 0 {
-		t.Errorf("without node write, checks were registered: %v (%v)", checks, err)
+	if services, err := root.Agent().Services(); err != nil || len(services) != 0 {
+		t.Errorf("without service write, services were registered: %v (%v)", services, err)
 	}
-	held := runSupervise(t, bin, addr, full, "full", func() {
-		pair, _, err := root.KV().Get("kantree/kantree/scheduler", nil)
-		if err != nil || pair == nil || pair.Session == "" {
-			t.Errorf("the lock key is not held by a session: %+v, %v", pair, err)
-		}
-	})
+	held := runSupervise(t, bin, addr, full, "full", args, func() { checkLockHeld(t, root) })
 	if !held {
 		t.Fatalf("supervise with the generated policy did not get the lock")
 	}
+	// Stopped with SIGTERM, supervise deregisters its service with the
+	// same token.
+	if services, err := root.Agent().Services(); err != nil || len(services) != 0 {
+		t.Errorf("after supervise stopped, services are still registered: %v (%v)", services, err)
+	}
 }
 
-// schedulerLockArgs are the generated scheduler task's arguments up to and
+// checkLockHeld asserts, with the management token, that the lock key is
+// held by a session bound to serfHealth and to the passing check of one
+// service named <job>-scheduler-lock on the agent.
+func checkLockHeld(t *testing.T, root *consul.Client) {
+	t.Helper()
+	pair, _, err := root.KV().Get("kantree/"+lockJob+"/scheduler", nil)
+	if err != nil || pair == nil || pair.Session == "" {
+		t.Fatalf("the lock key is not held by a session: %+v, %v", pair, err)
+	}
+	checks, err := root.Agent().ChecksWithFilter(fmt.Sprintf("ServiceName == %q", lockJob+"-scheduler-lock"))
+	if err != nil || len(checks) != 1 {
+		t.Fatalf("agent checks of service %s-scheduler-lock: %v (%v), want one", lockJob, checks, err)
+	}
+	var check *consul.AgentCheck
+	for _, c := range checks {
+		check = c
+	}
+	if check.Status != consul.HealthPassing || check.ServiceID == "" {
+		t.Errorf("the service's check is %s with service ID %q, want passing and a service check", check.Status, check.ServiceID)
+	}
+	se, _, err := root.Session().Info(pair.Session, nil)
+	if err != nil || se == nil {
+		t.Fatalf("session %s: %+v, %v", pair.Session, se, err)
+	}
+	if fmt.Sprint(se.NodeChecks) != "[serfHealth]" || len(se.ServiceChecks) != 1 || se.ServiceChecks[0].ID != check.CheckID {
+		t.Errorf("session bound to node checks %v and service checks %v, want [serfHealth] and the check %s",
+			se.NodeChecks, se.ServiceChecks, check.CheckID)
+	}
+}
+
+// schedulerLock renders examples/basic as job lockJob and returns the
+// scheduler lock policy and the scheduler task's arguments up to and
 // including "--".
-func schedulerLockArgs(t *testing.T) []string {
+func schedulerLock(t *testing.T) (string, []string) {
 	t.Helper()
 	d, _, diags := jobspec.Load("../examples/basic/kantree.hcl", jobspec.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	d.Job, d.Lock.Key = lockJob, "kantree/"+lockJob+"/scheduler"
 	b, err := generator.Generate(d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	files, err := b.Render("hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := string(fileData(t, files, "acl/consul-scheduler-lock.policy.hcl"))
 	args := findTask(t, b.Service, "scheduler", "scheduler").Config["args"].([]string)
 	for i, a := range args {
 		if a == "--" {
-			return append([]string(nil), args[:i+1]...)
+			return rules, append([]string(nil), args[:i+1]...)
 		}
 	}
 	t.Fatalf("no -- in the scheduler's arguments %q", args)
-	return nil
+	return "", nil
 }
 
 // runSupervise runs supervise with the lock arguments of the generated
 // scheduler task and a command that reports whether it runs under the lock.
-func runSupervise(t *testing.T, bin, addr, token, name string, whileHeld func()) bool {
+func runSupervise(t *testing.T, bin, addr, token, name string, lockArgs []string, whileHeld func()) bool {
 	t.Helper()
 	marker := filepath.Join(t.TempDir(), "held")
-	args := append(schedulerLockArgs(t), "/bin/sh", "-c", `echo "$KANTREE_LOCK_HELD" > `+marker+`; exec sleep 600`)
+	args := append(append([]string(nil), lockArgs...), "/bin/sh", "-c", `echo "$KANTREE_LOCK_HELD" > `+marker+`; exec sleep 600`)
 	p := testbed.StartCommand(t, testbed.Command{Name: "supervise-" + name, Path: bin, Args: args,
 		Env: []string{"CONSUL_HTTP_ADDR=" + addr, "CONSUL_HTTP_TOKEN=" + token}})
 	defer func() { _ = p.Stop() }()

@@ -28,7 +28,7 @@ type aclView struct {
 	SecretsProvider, SecretsPath         string
 	NomadVariables                       bool
 	VaultRole                            string
-	LockKey, ConsulTokenKey              string
+	LockKey, LockService, ConsulTokenKey string
 	LBServices                           []string
 	Scheduler                            bool
 	LB                                   lbView
@@ -80,7 +80,7 @@ func (p *plan) aclView() aclView {
 	v := aclView{
 		Job: d.Job, UpgradeJob: p.upgradeJobName(), Namespace: or(d.Namespace, "default"), NodePool: or(d.NodePool, "default"),
 		SecretsProvider: p.secrets.Provider, SecretsPath: p.secrets.Path, NomadVariables: p.secrets.Provider == "nomad",
-		VaultRole: d.Secrets.VaultRole, LockKey: d.Lock.Key, ConsulTokenKey: consulTokenKey,
+		VaultRole: d.Secrets.VaultRole, LockKey: d.Lock.Key, LockService: p.lockServiceName(), ConsulTokenKey: consulTokenKey,
 		Scheduler: p.process("scheduler") != nil, LB: p.lbView(), LBKind: or(d.LB.Kind, "nginx"),
 	}
 	for _, kind := range []string{"web", "push"} {

@@ -98,6 +98,10 @@ func (p *plan) upgradeJobName() string { return p.d.Job + "-upgrade-db" }
 // serviceName is the Consul service of a process group.
 func (p *plan) serviceName(proc *jobspec.Process) string { return p.d.Job + "-" + proc.Name }
 
+// lockServiceName is the Consul service that carries the TTL check of the
+// scheduler's lock session; the scheduler lock policy grants write on it.
+func (p *plan) lockServiceName() string { return p.d.Job + "-scheduler-lock" }
+
 // configPath is where the task's processes find config-prod.yml.
 func (p *plan) configPath() string {
 	if p.d.Kantree.Docker != nil {

@@ -36,7 +36,8 @@ func (p *plan) processTask(proc *jobspec.Process) (*api.Task, error) {
 	if scheduler {
 		l := p.d.Lock
 		args := []string{"supervise", "-key", l.Key, "-ttl", formatDuration(l.TTL), "-lock-delay", formatDuration(l.LockDelay),
-			"-kill-grace", formatDuration(l.KillGrace), "-check-ttl", formatDuration(l.CheckTTL), "--"}
+			"-kill-grace", formatDuration(l.KillGrace), "-check-ttl", formatDuration(l.CheckTTL),
+			"-check-service", p.lockServiceName(), "--"}
 		p.command(t, p.binary, append(args, proc.Command...), true)
 	} else {
 		p.command(t, p.platformPath(proc.Command[0]), proc.Command[1:], true)

@@ -17,6 +17,10 @@ import (
 	"github.com/kantree-nomad/kantree-nomad/runtime/supervise"
 )
 
+// defaultCheckService is the service that carries the check when
+// -check-service is not given; render passes <job>-scheduler-lock.
+const defaultCheckService = "kantree-scheduler-lock"
+
 // superviseFlags are the flags of `kantree-nomad supervise`.
 type superviseFlags struct {
 	cfg       supervise.Config
@@ -39,7 +43,8 @@ func parseSuperviseFlags(args []string, stderr io.Writer) (*superviseFlags, erro
 	fs.DurationVar(&f.cfg.LockDelay, "lock-delay", jobspec.DefaultLockDelay, "Consul session lock-delay")
 	fs.DurationVar(&f.cfg.KillGrace, "kill-grace", jobspec.DefaultKillGrace, "time between SIGTERM and SIGKILL when stopping the command")
 	fs.DurationVar(&f.cfg.CheckTTL, "check-ttl", jobspec.DefaultCheckTTL, "TTL of the agent check the session is bound to")
-	fs.StringVar(&f.cfg.CheckID, "check-id", "", "ID of that check (default kantree-lock-$NOMAD_ALLOC_ID, or random)")
+	fs.StringVar(&f.cfg.CheckID, "check-id", "", "ID of that check and of the agent service carrying it (default kantree-lock-$NOMAD_ALLOC_ID, or random)")
+	fs.StringVar(&f.cfg.CheckService, "check-service", defaultCheckService, "name of the agent service carrying that check; the Consul token needs service write on it")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.watchdog, "watchdog", false, "(internal) run as the fence watchdog that supervise starts between itself and COMMAND")
 	if err := fs.Parse(args); err != nil {

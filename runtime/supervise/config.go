@@ -19,9 +19,14 @@ type Config struct {
 	LockDelay time.Duration // session lock-delay
 	KillGrace time.Duration // SIGTERM to SIGKILL grace for the command
 	CheckTTL  time.Duration // TTL of the check the session is bound to
-	CheckID   string        // ID of that check on the local agent, unique per supervisor
-	Command   []string      // program and arguments
-	Env       []string      // the command's environment, without the lock variables
+	// CheckID is the ID of that check, and of the service that carries it,
+	// on the local agent: unique per supervisor.
+	CheckID string
+	// CheckService is the name of that service; the Consul token needs
+	// write on it.
+	CheckService string
+	Command      []string // program and arguments
+	Env          []string // the command's environment, without the lock variables
 
 	// Watchdog is the argv that starts the fence watchdog (this binary in
 	// watchdog mode); the command is appended after "--".
@@ -64,6 +69,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Key == "":
 		return &ConfigError{errors.New("supervise: no lock key"), "Pass -key, for example -key kantree/scheduler."}
+	case c.CheckService == "":
+		return &ConfigError{errors.New("supervise: no service name for the check"), "Pass -check-service, for example -check-service kantree-scheduler-lock."}
 	case len(c.Command) == 0:
 		return &ConfigError{errors.New("supervise: no command to run"), "Put the command after --, for example -- ./platform run scheduler."}
 	case c.CheckTTL <= 0 || c.CheckTTL >= c.LockDelay:

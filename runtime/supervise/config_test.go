@@ -10,7 +10,7 @@ import (
 
 func validConfig() Config {
 	return Config{Key: "kantree/scheduler", TTL: 10 * time.Second, LockDelay: 5 * time.Second,
-		KillGrace: 2 * time.Second, CheckTTL: 3 * time.Second, Command: []string{"./platform", "run", "scheduler"}}
+		KillGrace: 2 * time.Second, CheckTTL: 3 * time.Second, CheckService: "kantree-scheduler-lock", Command: []string{"./platform", "run", "scheduler"}}
 }
 
 func TestValidate(t *testing.T) {
@@ -22,6 +22,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "defaults are safe", change: func(*Config) {}},
 		{name: "no key", change: func(c *Config) { c.Key = "" }, wantErr: "no lock key", wantHint: "-key"},
+		{name: "no check service", change: func(c *Config) { c.CheckService = "" }, wantErr: "no service name", wantHint: "-check-service"},
 		{name: "no command", change: func(c *Config) { c.Command = nil }, wantErr: "no command", wantHint: "--"},
 		{name: "check TTL not below lock-delay", change: func(c *Config) { c.CheckTTL = 5 * time.Second },
 			wantErr: "check TTL 5s", wantHint: "-check-ttl"},

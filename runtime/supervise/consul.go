@@ -14,46 +14,57 @@ import (
 // errSessionGone means Consul answered that our session no longer exists.
 var errSessionGone = errors.New("session no longer exists")
 
-// registerCheck registers the supervisor's TTL check on the local agent,
-// passing from the start.
-func (s *Supervisor) registerCheck(ctx context.Context) error {
-	reg := s.checkRegistration()
-	err := retry(ctx, s.log, "register check "+s.cfg.CheckID, func(ctx context.Context) error {
-		return s.client.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx))
+// registerService registers the supervisor's service, with its TTL check,
+// on the local agent, passing from the start. A service check needs write
+// on that one service name only, where a node check needs write on the
+// node.
+func (s *Supervisor) registerService(ctx context.Context) error {
+	reg := s.serviceRegistration()
+	err := retry(ctx, s.log, "register service "+s.cfg.CheckService+" with check "+s.cfg.CheckID, func(ctx context.Context) error {
+		return s.client.Agent().ServiceRegisterOpts(reg, api.ServiceRegisterOpts{}.WithContext(ctx))
 	})
 	if err == nil {
-		s.removeStaleChecks(ctx, reg.Name)
+		s.removeStaleServices(ctx)
 	}
 	return err
 }
 
-// removeStaleChecks deregisters the critical checks that earlier
-// supervisors of the same key left on this agent when they were killed
-// (node checks are never removed by Consul itself). A critical check has
-// already ended the session bound to it, so removing it changes nothing
-// for a supervisor that might still run: it registers its check again.
-func (s *Supervisor) removeStaleChecks(ctx context.Context, name string) {
-	checks, err := s.client.Agent().ChecksWithFilterOpts("", (&api.QueryOptions{}).WithContext(ctx))
+// removeStaleServices deregisters the registrations of our service name
+// whose check is critical: earlier supervisors on this agent left them
+// when they were killed. A critical check has already ended the session
+// bound to it, so removing it changes nothing for a supervisor that might
+// still run: it registers its service again.
+func (s *Supervisor) removeStaleServices(ctx context.Context) {
+	filter := fmt.Sprintf("ServiceName == %q", s.cfg.CheckService)
+	checks, err := s.client.Agent().ChecksWithFilterOpts(filter, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return
 	}
-	for id, c := range checks {
-		if c.Name == name && id != s.cfg.CheckID && c.Status == api.HealthCritical {
-			if s.client.Agent().CheckDeregisterOpts(id, (&api.QueryOptions{}).WithContext(ctx)) == nil {
-				s.log.Info("removed stale check", "check", id)
+	for _, c := range checks {
+		if c.ServiceID != "" && c.ServiceID != s.cfg.CheckID && c.Status == api.HealthCritical {
+			if s.client.Agent().ServiceDeregisterOpts(c.ServiceID, (&api.QueryOptions{}).WithContext(ctx)) == nil {
+				s.log.Info("removed stale service", "service", c.ServiceID, "check", c.CheckID)
 			}
 		}
 	}
 }
 
-// checkRegistration is the supervisor's TTL check on the local agent.
-func (s *Supervisor) checkRegistration() *api.AgentCheckRegistration {
-	return &api.AgentCheckRegistration{
+// serviceRegistration is the supervisor's service on the local agent:
+// no address or port, only the TTL check the session is bound to. The
+// service and the check both take the ID CheckID.
+func (s *Supervisor) serviceRegistration() *api.AgentServiceRegistration {
+	return &api.AgentServiceRegistration{
 		ID:   s.cfg.CheckID,
-		Name: "kantree-nomad supervise " + s.cfg.Key,
-		Notes: "Kept passing by the lock supervisor; the lock session is bound to it, " +
-			"so the session ends soon after the supervisor does.",
-		AgentServiceCheck: api.AgentServiceCheck{TTL: s.cfg.CheckTTL.String(), Status: api.HealthPassing},
+		Name: s.cfg.CheckService,
+		Meta: map[string]string{"lock_key": s.cfg.Key},
+		Check: &api.AgentServiceCheck{
+			CheckID: s.cfg.CheckID,
+			Name:    "kantree-nomad supervise " + s.cfg.Key,
+			Notes: "Kept passing by the lock supervisor; the lock session is bound to it, " +
+				"so the session ends soon after the supervisor does.",
+			TTL:    s.cfg.CheckTTL.String(),
+			Status: api.HealthPassing,
+		},
 	}
 }
 
@@ -71,7 +82,7 @@ func (s *Supervisor) keepCheckPassing(ctx context.Context) {
 			if !failing {
 				s.log.Warn("check update failed", "check", s.cfg.CheckID, "reason", err.Error())
 			}
-			s.reregisterCheck(ctx)
+			s.reregisterService(ctx)
 		}
 		failing = err != nil
 		select {
@@ -82,38 +93,41 @@ func (s *Supervisor) keepCheckPassing(ctx context.Context) {
 	}
 }
 
-// reregisterCheck registers the check again after an update failed: an
-// agent that lost its state (wiped data directory, node reaped and
-// rejoined) no longer knows it, and the session needs it to exist.
-func (s *Supervisor) reregisterCheck(ctx context.Context) {
+// reregisterService registers the service and its check again after an
+// update failed: an agent that lost its state (wiped data directory, node
+// reaped and rejoined) no longer knows them, and the session needs the
+// check to exist.
+func (s *Supervisor) reregisterService(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.checkEvery())
 	defer cancel()
-	_ = s.client.Agent().CheckRegisterOpts(s.checkRegistration(), (&api.QueryOptions{}).WithContext(rctx))
+	_ = s.client.Agent().ServiceRegisterOpts(s.serviceRegistration(), api.ServiceRegisterOpts{}.WithContext(rctx))
 }
 
-// deregisterCheck removes the TTL check, best effort.
-func (s *Supervisor) deregisterCheck(ctx context.Context) {
+// deregisterService removes the service and its TTL check, best effort.
+func (s *Supervisor) deregisterService(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	err := retry(ctx, s.log, "deregister check", func(ctx context.Context) error {
-		return s.client.Agent().CheckDeregisterOpts(s.cfg.CheckID, (&api.QueryOptions{}).WithContext(ctx))
+	err := retry(ctx, s.log, "deregister service", func(ctx context.Context) error {
+		return s.client.Agent().ServiceDeregisterOpts(s.cfg.CheckID, (&api.QueryOptions{}).WithContext(ctx))
 	})
 	if err != nil {
-		s.log.Warn("check not deregistered", "check", s.cfg.CheckID, "reason", err.Error())
+		s.log.Warn("service not deregistered", "service", s.cfg.CheckID, "reason", err.Error())
 	}
 }
 
-// createSession creates a session bound to serfHealth and our check.
+// createSession creates a session bound to the node's serfHealth and to
+// our service's check.
 // Behavior "release": when the session is invalidated the key stays and
 // only loses its holder, so its LockIndex history and the holder's value
 // stay readable; lock-delay applies either way.
 func (s *Supervisor) createSession(ctx context.Context) (string, error) {
 	entry := &api.SessionEntry{
-		Name:      "kantree-nomad supervise " + s.cfg.Key,
-		TTL:       s.cfg.TTL.String(),
-		LockDelay: s.cfg.LockDelay,
-		Behavior:  api.SessionBehaviorRelease,
-		Checks:    []string{"serfHealth", s.cfg.CheckID},
+		Name:          "kantree-nomad supervise " + s.cfg.Key,
+		TTL:           s.cfg.TTL.String(),
+		LockDelay:     s.cfg.LockDelay,
+		Behavior:      api.SessionBehaviorRelease,
+		NodeChecks:    []string{"serfHealth"},
+		ServiceChecks: []api.ServiceCheck{{ID: s.cfg.CheckID}},
 	}
 	var id string
 	err := retry(ctx, s.log, "create session", func(ctx context.Context) error {

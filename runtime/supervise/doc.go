@@ -4,11 +4,14 @@
 //
 // The safety argument, in order:
 //
-//   - The session is bound to the node's serfHealth and to a TTL check on
-//     the local agent that the supervisor keeps passing, and it has a TTL
-//     and a lock-delay. Consul may invalidate it at any time after it last
+//   - The session is bound to the node's serfHealth and to a TTL check
+//     that the supervisor keeps passing, and it has a TTL and a
+//     lock-delay. Consul may invalidate it at any time after it last
 //     heard from us; another holder can acquire the key only one
-//     lock-delay after that.
+//     lock-delay after that. The check belongs to a small service that
+//     the supervisor registers on the local agent (-check-service), so
+//     its Consul token needs write on that one service name, not on the
+//     node.
 //   - The supervisor confirms its hold with consistent reads of the key and
 //     remembers when the last successful one was sent. When no confirmation
 //     has been sent for FenceAfter (lock-delay - kill grace - margin), the

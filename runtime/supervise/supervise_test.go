@@ -113,10 +113,10 @@ func TestSIGKILLSupervisorOnly(t *testing.T) {
 		t.Errorf("standby started %s after the crash, want under %s (check TTL + lock-delay + 2s)", started, bound)
 	}
 	r.checkRuns(t, r.awaitRuns(t, 2, 10*time.Second))
-	// The killed supervisor's check is critical; the next supervisor of
-	// the same key on this agent removes it.
+	// The killed supervisor's check is critical; the next supervisor on
+	// this agent removes its service.
 	c := r.start("c")
-	c.await(t, "removed stale check", 1, 15*time.Second)
+	c.await(t, "removed stale service", 1, 15*time.Second)
 }
 
 // TestSIGSTOPHolder is proof 4: the holder is stopped for longer than the
@@ -153,11 +153,13 @@ func TestSIGSTOPHolder(t *testing.T) {
 }
 
 // TestChildExitReleases: a command that exits on its own makes the
-// supervisor release the lock, remove its check and exit with its code.
+// supervisor release the lock, remove its service and check and exit with
+// its code.
 func TestChildExitReleases(t *testing.T) {
 	c := sharedConsul(t)
 	r := newRig(t, c.HTTPAddr, sharedPostgres(t), defaultTimings)
-	args := append([]string{"supervise", "-log-format", "json", "-key", r.key, "-check-id", "kantree-lock-exit-test"}, r.timings...)
+	args := append([]string{"supervise", "-log-format", "json", "-key", r.key, "-check-id", "kantree-lock-exit-test",
+		"-check-service", "kantree-exit-test"}, r.timings...)
 	s := r.startCommand("exit", append(args, "--", "sh", "-c", `test "$KANTREE_LOCK_HELD" = 1 && exit 7`), c.HTTPAddr)
 	if code := s.wait(t, 30*time.Second); code != 7 {
 		t.Fatalf("supervisor exited with %d, want the command's 7", code)
@@ -174,6 +176,13 @@ func TestChildExitReleases(t *testing.T) {
 	}
 	if _, ok := checks["kantree-lock-exit-test"]; ok {
 		t.Errorf("check kantree-lock-exit-test still registered after exit")
+	}
+	services, err := client.Agent().Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc, ok := services["kantree-lock-exit-test"]; ok {
+		t.Errorf("service %s (%s) still registered after exit", svc.ID, svc.Service)
 	}
 	sessions, _, err := client.Session().List(&api.QueryOptions{})
 	if err != nil {

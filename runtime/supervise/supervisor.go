@@ -51,7 +51,7 @@ type result struct {
 // through ctx, the command's own code when it exits on its own. A lost or
 // fenced lock sends the supervisor back to waiting.
 func (s *Supervisor) Run(ctx context.Context) (int, error) {
-	if err := s.registerCheck(ctx); err != nil {
+	if err := s.registerService(ctx); err != nil {
 		if ctx.Err() != nil {
 			return 0, nil
 		}
@@ -63,7 +63,7 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 	go s.keepCheckPassing(checkCtx)
 	defer func() {
 		stopCheck()
-		s.deregisterCheck(context.WithoutCancel(ctx))
+		s.deregisterService(context.WithoutCancel(ctx))
 	}()
 	for {
 		id, err := s.createSession(ctx)

@@ -296,7 +296,7 @@ EOT
       driver       = "exec"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "--", "./platform", "run", "scheduler"]
+        args     = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "-check-service", "kantree-scheduler-lock", "--", "./platform", "run", "scheduler"]
         command  = "/usr/local/bin/kantree-nomad"
         work_dir = "$${NOMAD_TASK_DIR}/kantree"
       }

@@ -337,7 +337,7 @@ EOT
       driver       = "docker"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "--", "./platform", "run", "scheduler"]
+        args     = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "-check-service", "kantree-scheduler-lock", "--", "./platform", "run", "scheduler"]
         command  = "/local/bin/kantree-nomad"
         image    = "registry.example.com/kantree:8.4.1"
         work_dir = "/opt/kantree"

@@ -354,7 +354,7 @@ EOT
       driver       = "exec"
       kill_timeout = "15s"
       config {
-        args     = ["supervise", "-key", "kantree/prod/scheduler", "-ttl", "15s", "-lock-delay", "10s", "-kill-grace", "5s", "-check-ttl", "5s", "--", "./platform", "run", "scheduler"]
+        args     = ["supervise", "-key", "kantree/prod/scheduler", "-ttl", "15s", "-lock-delay", "10s", "-kill-grace", "5s", "-check-ttl", "5s", "-check-service", "kantree-scheduler-lock", "--", "./platform", "run", "scheduler"]
         command  = "/usr/local/bin/kantree-nomad"
         work_dir = "$${NOMAD_TASK_DIR}/kantree"
       }

@@ -323,7 +323,7 @@ EOT
       driver       = "docker"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree-docker/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "--", "./platform", "run", "scheduler"]
+        args     = ["supervise", "-key", "kantree/kantree-docker/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-docker-scheduler-lock", "--", "./platform", "run", "scheduler"]
         command  = "/usr/local/bin/kantree-nomad"
         image    = "registry.example.com/kantree:9.1.0"
         work_dir = "/opt/kantree"

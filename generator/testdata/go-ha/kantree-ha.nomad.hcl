@@ -404,7 +404,7 @@ EOT
       driver       = "raw_exec"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree-ha/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "--", "./platform", "run", "scheduler"]
+        args     = ["supervise", "-key", "kantree/kantree-ha/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-ha-scheduler-lock", "--", "./platform", "run", "scheduler"]
         command  = "local/bin/kantree-nomad"
         work_dir = "$${NOMAD_TASK_DIR}/kantree"
       }

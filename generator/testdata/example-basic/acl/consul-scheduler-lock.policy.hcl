@@ -5,8 +5,8 @@
 # and store the token's SecretID under the key "consul_token" of nomad/jobs/kantree
 # (nomad); the scheduler task reads it as CONSUL_HTTP_TOKEN.
 
-# The lock key, and keys below it.
-key_prefix "kantree/kantree/scheduler" {
+# The lock key itself (acquire, read, release); supervise uses no other key.
+key "kantree/kantree/scheduler" {
   policy = "write"
 }
 
@@ -15,9 +15,11 @@ session_prefix "" {
   policy = "write"
 }
 
-# The TTL check the session is bound to: supervise registers it on the local
-# agent as a node check (no service), and keeps it passing, which needs write
-# on the node; that node is whichever Nomad client runs the scheduler.
-node_prefix "" {
+# The TTL check the session is bound to (with the node's serfHealth):
+# supervise registers it on the local agent as the check of a service of
+# this name (no address, no port), keeps it passing, removes the critical
+# ones that killed supervisors left and deregisters its own on exit. A
+# service check needs write on this service only, not on the node.
+service "kantree-scheduler-lock" {
   policy = "write"
 }
