@@ -49,6 +49,10 @@ func (s *Supervisor) removeStaleServices(ctx context.Context) {
 	}
 }
 
+// staleServiceReap is how long the agent keeps a supervisor's service
+// whose check is critical.
+const staleServiceReap = time.Minute
+
 // serviceRegistration is the supervisor's service on the local agent:
 // no address or port, only the TTL check the session is bound to. The
 // service and the check both take the ID CheckID.
@@ -64,6 +68,11 @@ func (s *Supervisor) serviceRegistration() *api.AgentServiceRegistration {
 				"so the session ends soon after the supervisor does.",
 			TTL:    s.cfg.CheckTTL.String(),
 			Status: api.HealthPassing,
+			// A killed supervisor's service would stay critical on the
+			// agent until the next supervisor there removes it; the agent
+			// reaps it after a minute instead (Consul's minimum). Its
+			// session ended when the check went critical.
+			DeregisterCriticalServiceAfter: staleServiceReap.String(),
 		},
 	}
 }

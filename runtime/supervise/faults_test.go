@@ -42,6 +42,27 @@ func TestFaultCrashBoth(t *testing.T) {
 		t.Errorf("standby started %s after the crash, want under %s", started, bound)
 	}
 	r.checkRuns(t, r.awaitRuns(t, 2, 10*time.Second))
+	awaitReaped(t, sharedConsul(t).Client(), r.key)
+}
+
+// awaitReaped waits until the agent has reaped the killed supervisor's
+// critical service (DeregisterCriticalServiceAfter, checked by the agent
+// every 30s), leaving only the standby's service for the key.
+func awaitReaped(t *testing.T, c *api.Client, key string) {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(time.Minute + 90*time.Second) // DeregisterCriticalServiceAfter is 1m
+	for {
+		svcs, err := c.Agent().ServicesWithFilter(fmt.Sprintf("Meta.lock_key == %q", key))
+		if err == nil && len(svcs) == 1 {
+			t.Logf("the killed supervisor's service was reaped %s after the standby took over", time.Since(start).Round(time.Second))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("services for %s after %s: %d (err %v), want only the standby's", key, time.Since(start), len(svcs), err)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // TestFaultAgentOutage is proof 5: the holder's agent (the client agent of
