@@ -51,7 +51,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *out == "" {
 		err = printServiceJob(stdout, bundle, *format)
 	} else {
-		err = writeBundle(stdout, bundle, *format, *out)
+		err = writeBundle(stdout, stderr, bundle, *format, *out)
 	}
 	if err != nil {
 		printError(stderr, err)
@@ -74,8 +74,9 @@ func printServiceJob(w io.Writer, b *generator.Bundle, format string) error {
 	return err
 }
 
-// writeBundle renders every file and writes them under dir, all or none.
-func writeBundle(stdout io.Writer, b *generator.Bundle, format, dir string) error {
+// writeBundle renders every file and writes them under dir, all or none,
+// then warns (on stderr) of files an earlier render left there.
+func writeBundle(stdout, stderr io.Writer, b *generator.Bundle, format, dir string) error {
 	files, err := b.Render(format)
 	if err != nil {
 		return &renderError{fmt.Errorf("render files: %w", err), "this is a bug: please report it with the deployment file"}
@@ -86,7 +87,33 @@ func writeBundle(stdout io.Writer, b *generator.Bundle, format, dir string) erro
 	for _, f := range files {
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, filepath.FromSlash(f.Path)))
 	}
+	for _, path := range staleFiles(dir, files) {
+		fmt.Fprintf(stderr, "kantree-nomad: warning: %s was not written by this render (left by an earlier one?): remove it if it no longer applies\n", path)
+	}
 	return nil
+}
+
+// outputPatterns are the names render writes under its output directory.
+var outputPatterns = []string{"*.nomad.hcl", "*.nomad.json", "lb/*", "acl/*.policy.hcl", "README.md"}
+
+// staleFiles lists the files under dir that look like render's output but
+// are not among files: what an earlier render with another format, job
+// name or load balancer left behind. They are reported, never removed.
+func staleFiles(dir string, files []generator.File) []string {
+	written := make(map[string]bool, len(files))
+	for _, f := range files {
+		written[filepath.Join(dir, filepath.FromSlash(f.Path))] = true
+	}
+	var stale []string
+	for _, pattern := range outputPatterns {
+		matches, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pattern)))
+		for _, m := range matches {
+			if info, err := os.Stat(m); err == nil && info.Mode().IsRegular() && !written[m] {
+				stale = append(stale, m)
+			}
+		}
+	}
+	return stale
 }
 
 // staged is one file written to a temporary name, waiting to be renamed.
