@@ -18,8 +18,7 @@ import (
 // job): kantree-nomad migrate -release V -- ./platform upgrade_db. The URL
 // comes from DATABASE_URL; -postgres overrides it.
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("migrate", "-release V [flags] -- COMMAND [ARGS...]", stderr)
 	pg := fs.String("postgres", "", "PostgreSQL URL or DSN (default $DATABASE_URL; prefer the variable: argv is public)")
 	release := fs.String("release", "", "the release the command applies (required); passed as KANTREE_VERSION")
 	key := fs.Int64("lock-key", migrate.DefaultLockKey, "PostgreSQL advisory lock key; the same for every migrate of a database")

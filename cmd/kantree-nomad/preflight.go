@@ -21,8 +21,7 @@ import (
 // -postgres and -redis override them, but put secrets in argv, where every
 // user of the node can read them.
 func runPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("preflight", "[-timeout 2m] [-release V] [-postgres URL] [-redis URL]", stderr)
 	pg := fs.String("postgres", "", "PostgreSQL URL or DSN (default $DATABASE_URL; prefer the variable: argv is public)")
 	rd := fs.String("redis", "", "Redis URL: redis://, rediss:// or redis-sentinel:// (default $REDIS_URL)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
