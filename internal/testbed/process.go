@@ -323,11 +323,17 @@ func (p *Process) signalGroup(sig syscall.Signal, op string, wait bool) error {
 		}
 		return fmt.Errorf("%s %s: not running", op, p.name)
 	}
+	// PostgreSQL's backends call setsid(): reach them as descendants. List
+	// them while the tree is whole: once the leader is dead its children
+	// are re-parented and no longer found. For a kill, stop the leader
+	// first so that it cannot fork one more between the listing and the kill.
+	if sig == syscall.SIGKILL {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	desc := descendants(pid)
 	if err := syscall.Kill(-pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("%s %s (pid %d): %w", op, p.name, pid, err)
 	}
-	// PostgreSQL's backends call setsid(): reach them as descendants.
-	desc := descendants(pid)
 	for _, d := range desc {
 		_ = syscall.Kill(d, sig)
 	}
