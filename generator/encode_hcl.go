@@ -2,7 +2,9 @@ package generator
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -197,7 +199,7 @@ func encodeMapBlock(body *hclwrite.Body, name string, v reflect.Value, parent re
 // of maps as repeated nested blocks.
 func encodeConfig(body *hclwrite.Body, m map[string]any, where string) error {
 	var nested []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !hclsyntax.ValidIdentifier(k) {
 			return fmt.Errorf("%s: key %q is not an identifier", where, k)
 		}

@@ -1,7 +1,8 @@
 package generator
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -147,7 +148,7 @@ func spreads(proc *jobspec.Process) []*api.Spread {
 		if s.Weight != 0 {
 			sp.Weight = new(int8(s.Weight))
 		}
-		values := sortedKeys(s.Targets)
+		values := slices.Sorted(maps.Keys(s.Targets))
 		for _, v := range values {
 			sp.SpreadTarget = append(sp.SpreadTarget, &api.SpreadTarget{Value: v, Percent: uint8(s.Targets[v])})
 		}
@@ -164,13 +165,4 @@ func (p *plan) network(proc *jobspec.Process) *api.NetworkResource {
 		port.To = proc.Port
 	}
 	return &api.NetworkResource{DynamicPorts: []api.Port{port}}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,6 +2,8 @@ package generator
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -95,7 +97,7 @@ func (p *plan) configTemplate() (string, error) {
 	if push := p.process("push"); push != nil {
 		v.PushPort = push.Port
 	}
-	for _, k := range sortedKeys(p.d.Config.Settings) {
+	for _, k := range slices.Sorted(maps.Keys(p.d.Config.Settings)) {
 		if reservedSettings[k] {
 			return "", fmt.Errorf("setting %q is written by kantree-nomad itself; remove it from config", k)
 		}

@@ -3,7 +3,6 @@ package jobspec
 import (
 	"math"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -308,13 +307,4 @@ func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) *hcl.BodyContent
 	c, diags := b.Body.Content(schema)
 	d.add(diags...)
 	return c
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,7 +2,9 @@ package jobspec
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -154,7 +156,7 @@ func (d *decoder) env(p *Process, a attrs) {
 		return
 	}
 	rng := a.rangeOf("env")
-	for _, k := range sortedKeys(p.Env) {
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
 		switch {
 		case !envKeyRE.MatchString(k):
 			d.add(DiagInvalidName("environment variable name", k, "letters, digits and '_', not starting with a digit", rng))

@@ -2,7 +2,9 @@ package jobspec
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -175,7 +177,7 @@ func (d *decoder) config(dep *Deployment, b *hcl.Block) {
 	}
 	a.strMap("settings", &cfg.Settings)
 	rng := a.rangeOf("settings")
-	for _, k := range sortedKeys(cfg.Settings) {
+	for _, k := range slices.Sorted(maps.Keys(cfg.Settings)) {
 		switch {
 		case !settingKeyRE.MatchString(k):
 			d.add(DiagInvalidName("setting name", k, "letters, digits, '_', '.' and '-'", rng))
