@@ -21,7 +21,7 @@ tools:
 
 # The tests need these binaries; make test installs whatever is missing
 # (install.sh only checks, in well under a second, when all is there).
-.tools/bin/consul .tools/bin/consul-template:
+.tools/bin/consul .tools/bin/consul-template .tools/bin/nomad:
 	./tools/install.sh
 
 test: tools

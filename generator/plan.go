@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // Defaults the generator falls back on when a Deployment leaves a value
@@ -183,9 +184,9 @@ func checkTimings(d *jobspec.Deployment) error {
 	if !scheduler {
 		return nil
 	}
-	err := jobspec.CheckLockTimings(jobspec.LockTimings{TTL: d.Lock.TTL, LockDelay: d.Lock.LockDelay, KillGrace: d.Lock.KillGrace, KillTimeout: killTimeout})
+	err := rules.CheckLockTimings(rules.LockTimings{TTL: d.Lock.TTL, LockDelay: d.Lock.LockDelay, KillGrace: d.Lock.KillGrace, KillTimeout: killTimeout})
 	if err != nil {
-		return fmt.Errorf("%w; %s", err, err.Hint)
+		return fmt.Errorf("%w; %s", err, err.Hint())
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // Defaults applied when the deployment file leaves a value out.
@@ -18,15 +20,11 @@ const (
 	DefaultSticky      = "cookie"
 	DefaultListen      = 80
 	DefaultEntrypoint  = "web"
-	DefaultLockTTL     = 10 * time.Second
-	// DefaultLockDelay and DefaultCheckTTL trade failover time (about
-	// check TTL + lock-delay after a holder dies: 10s) against the Consul
-	// outage a holder rides through before it fences its scheduler
-	// (lock-delay - kill grace - LockSafetyMargin: 5s, longer than a
-	// typical leader election).
-	DefaultLockDelay    = 8 * time.Second
-	DefaultKillGrace    = 2 * time.Second
-	DefaultCheckTTL     = 2 * time.Second
+	// The lock timings are rules the supervisor shares; see package rules.
+	DefaultLockTTL      = rules.DefaultLockTTL
+	DefaultLockDelay    = rules.DefaultLockDelay
+	DefaultKillGrace    = rules.DefaultKillGrace
+	DefaultCheckTTL     = rules.DefaultCheckTTL
 	DefaultWebPort      = 5000
 	DefaultPushPort     = 4000
 	DefaultSpreadWeight = 50

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // The named constructors below build every diagnostic this package emits
@@ -183,9 +185,9 @@ func DiagLBAttribute(name, belongs, kind string, rng hcl.Range) *hcl.Diagnostic 
 }
 
 // DiagLockTiming reports lock timings that could let two schedulers overlap.
-func DiagLockTiming(e *LockTimingError, rng hcl.Range) *hcl.Diagnostic {
+func DiagLockTiming(e *rules.LockTimingError, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Unsafe scheduler lock timings",
-		fmt.Sprintf("%s: %s. Two schedulers could run at once. %s", e.Field, e.Detail, e.Hint))
+		fmt.Sprintf("%s: %s. Two schedulers could run at once. %s", e.Field, e.Detail, e.Hint()))
 }
 
 // DiagCheckTTL reports a lock check TTL that is not below the session TTL.

@@ -1,6 +1,10 @@
 package jobspec
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
+)
 
 // validate runs the checks that involve more than one block. It runs only
 // on a deployment that decoded without errors, so every value is set.
@@ -25,7 +29,7 @@ func (dep *Deployment) process(kind string) *Process {
 func (d *decoder) checkLock(dep *Deployment) {
 	l := dep.Lock
 	sched := dep.process("scheduler")
-	err := CheckLockTimings(LockTimings{TTL: l.TTL, LockDelay: l.LockDelay, KillGrace: l.KillGrace, KillTimeout: sched.KillTimeout})
+	err := rules.CheckLockTimings(rules.LockTimings{TTL: l.TTL, LockDelay: l.LockDelay, KillGrace: l.KillGrace, KillTimeout: sched.KillTimeout})
 	if err != nil {
 		rng := map[string]hcl.Range{"ttl": l.TTLRange, "lock_delay": l.LockDelayRange,
 			"kill_grace": l.KillGraceRange, "kill_timeout": sched.KillTimeoutRange}[err.Field]

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/supervise"
 )
 
@@ -39,10 +39,10 @@ func parseSuperviseFlags(args []string, stderr io.Writer) (*superviseFlags, erro
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.cfg.Key, "key", "", "Consul KV key used as the lock (required)")
-	fs.DurationVar(&f.cfg.TTL, "ttl", jobspec.DefaultLockTTL, "Consul session TTL")
-	fs.DurationVar(&f.cfg.LockDelay, "lock-delay", jobspec.DefaultLockDelay, "Consul session lock-delay")
-	fs.DurationVar(&f.cfg.KillGrace, "kill-grace", jobspec.DefaultKillGrace, "time between SIGTERM and SIGKILL when stopping the command")
-	fs.DurationVar(&f.cfg.CheckTTL, "check-ttl", jobspec.DefaultCheckTTL, "TTL of the agent check the session is bound to")
+	fs.DurationVar(&f.cfg.TTL, "ttl", rules.DefaultLockTTL, "Consul session TTL")
+	fs.DurationVar(&f.cfg.LockDelay, "lock-delay", rules.DefaultLockDelay, "Consul session lock-delay")
+	fs.DurationVar(&f.cfg.KillGrace, "kill-grace", rules.DefaultKillGrace, "time between SIGTERM and SIGKILL when stopping the command")
+	fs.DurationVar(&f.cfg.CheckTTL, "check-ttl", rules.DefaultCheckTTL, "TTL of the agent check the session is bound to")
 	fs.StringVar(&f.cfg.CheckID, "check-id", "", "ID of that check and of the agent service carrying it (default kantree-lock-$NOMAD_ALLOC_ID, or random)")
 	fs.StringVar(&f.cfg.CheckService, "check-service", defaultCheckService, "name of the agent service carrying that check; the Consul token needs service write on it")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // Config is everything Run needs. Logger, Clock and Consul must be set.
@@ -57,10 +57,10 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // Hint says what to change.
 func (e *ConfigError) Hint() string { return e.hint }
 
-// Timings returns the lock timings of c for jobspec.CheckLockTimings. The
+// Timings returns the lock timings of c for rules.CheckLockTimings. The
 // Nomad kill_timeout is unknown at run time.
-func (c *Config) Timings() jobspec.LockTimings {
-	return jobspec.LockTimings{TTL: c.TTL, LockDelay: c.LockDelay, KillGrace: c.KillGrace}
+func (c *Config) Timings() rules.LockTimings {
+	return rules.LockTimings{TTL: c.TTL, LockDelay: c.LockDelay, KillGrace: c.KillGrace}
 }
 
 // Validate checks c, including the lock-timing safety rule shared with
@@ -77,8 +77,8 @@ func (c *Config) Validate() error {
 		return &ConfigError{fmt.Errorf("supervise: check TTL %s must be above 0 and below lock-delay %s", c.CheckTTL, c.LockDelay),
 			"Use a check TTL of a few seconds, for example -check-ttl 3s."}
 	}
-	if err := jobspec.CheckLockTimings(c.Timings()); err != nil {
-		return &ConfigError{fmt.Errorf("supervise: %w", err), err.Hint}
+	if err := rules.CheckLockTimings(c.Timings()); err != nil {
+		return &ConfigError{fmt.Errorf("supervise: %w", err), err.Hint()}
 	}
 	return nil
 }

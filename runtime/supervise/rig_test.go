@@ -21,7 +21,7 @@ import (
 
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
-	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // rig runs `kantree-nomad supervise -- platform run scheduler` processes
@@ -39,12 +39,12 @@ type rig struct {
 }
 
 // defaultTimings are supervise's defaults (jobspec's), spelled out.
-var defaultTimings = []string{"-ttl", jobspec.DefaultLockTTL.String(), "-lock-delay", jobspec.DefaultLockDelay.String(),
-	"-kill-grace", jobspec.DefaultKillGrace.String(), "-check-ttl", jobspec.DefaultCheckTTL.String()}
+var defaultTimings = []string{"-ttl", rules.DefaultLockTTL.String(), "-lock-delay", rules.DefaultLockDelay.String(),
+	"-kill-grace", rules.DefaultKillGrace.String(), "-check-ttl", rules.DefaultCheckTTL.String()}
 
 // failoverBound is the longest a standby may take to start after the
 // holder died: check TTL + lock-delay + 2s (issue 5, proofs 2 and 3).
-const failoverBound = jobspec.DefaultCheckTTL + jobspec.DefaultLockDelay + 2*time.Second
+const failoverBound = rules.DefaultCheckTTL + rules.DefaultLockDelay + 2*time.Second
 
 func newRig(t *testing.T, consulAddr string, pg *testbed.Postgres, timings []string) *rig {
 	return &rig{

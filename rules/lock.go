@@ -1,4 +1,4 @@
-package jobspec
+package rules
 
 import (
 	"fmt"
@@ -9,6 +9,19 @@ import (
 // it cannot measure: signal delivery, process reaping and the latency
 // between a Consul server's decision and the supervisor hearing of it.
 const LockSafetyMargin = time.Second
+
+// Default lock timings, used by render when the deployment file leaves them
+// out and by `kantree-nomad supervise` when its flags do. They trade
+// failover time (about check TTL + lock-delay after a holder dies: 10s)
+// against the Consul outage a holder rides through before it fences its
+// scheduler (lock-delay - kill grace - LockSafetyMargin: 5s, longer than a
+// typical leader election).
+const (
+	DefaultLockTTL   = 10 * time.Second
+	DefaultLockDelay = 8 * time.Second
+	DefaultKillGrace = 2 * time.Second
+	DefaultCheckTTL  = 2 * time.Second
+)
 
 // Bounds Consul itself puts on session timings.
 const (
@@ -34,12 +47,15 @@ type LockTimings struct {
 type LockTimingError struct {
 	Field  string
 	Detail string
-	Hint   string
+	Advice string
 }
 
 func (e *LockTimingError) Error() string {
 	return fmt.Sprintf("unsafe scheduler lock timings: %s: %s", e.Field, e.Detail)
 }
+
+// Hint says which timing to change and how.
+func (e *LockTimingError) Hint() string { return e.Advice }
 
 // FenceAfter is how long the supervisor may go without a confirmation from
 // the Consul servers before it must kill its child: once Consul may have
