@@ -1,6 +1,7 @@
 package generator_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -136,11 +137,15 @@ func checkLockHeld(t *testing.T, root *consul.Client) {
 // including "--".
 func schedulerLock(t *testing.T) (string, []string) {
 	t.Helper()
-	d, _, diags := jobspec.Load("../examples/basic/kantree.hcl", jobspec.LoadOptions{})
+	src, err := os.ReadFile("../examples/basic/kantree.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = bytes.Replace(src, []byte(`job         = "kantree"`), []byte(`job = "`+lockJob+`"`), 1)
+	d, _, diags := jobspec.Parse("kantree.hcl", src, jobspec.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	d.Job, d.Lock.Key = lockJob, "kantree/"+lockJob+"/scheduler"
 	b, err := generator.Generate(d)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"strings"
 	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
@@ -16,7 +17,8 @@ func testDeployments() map[string]*jobspec.Deployment {
 	}
 }
 
-func proc(name, kind string, count int, cmd ...string) *jobspec.Process {
+// proc is a resolved process group of job.
+func proc(job, name, kind string, count int, cmd ...string) *jobspec.Process {
 	p := &jobspec.Process{Name: name, Kind: kind, Count: count, CPU: 500, Memory: 512, Command: cmd, KillTimeout: 30 * time.Second}
 	switch kind {
 	case "web":
@@ -28,27 +30,39 @@ func proc(name, kind string, count int, cmd ...string) *jobspec.Process {
 	}
 	if p.Port > 0 {
 		p.CheckInterval, p.CheckTimeout = 10*time.Second, 2*time.Second
+		p.Service = job + "-" + name
 	}
 	return p
+}
+
+// lb is a resolved load_balancer of job.
+func lb(job, kind, sticky string) jobspec.LoadBalancer {
+	prefix := strings.ReplaceAll(job, "-", "_")
+	return jobspec.LoadBalancer{Kind: kind, Sticky: sticky, Listen: 80, Entrypoint: "web", PushPath: "/socket.io/", VarPrefix: prefix, CookieName: prefix + "_push"}
 }
 
 func goBasic() *jobspec.Deployment {
 	return &jobspec.Deployment{
 		Job:         "kantree",
+		UpgradeJob:  "kantree-upgrade-db",
 		Datacenters: []string{"dc1"},
+		Nomad:       jobspec.NomadTarget{Version: "1.6"},
+		Layout: jobspec.Layout{Root: "local/kantree", RootInTask: "${NOMAD_TASK_DIR}/kantree", FilesDir: "local/kantree",
+			ConfigPath: "${NOMAD_TASK_DIR}/kantree/config-prod.yml", Binary: "local/bin/kantree-nomad"},
+		Consul: jobspec.ConsulAccess{Address: "127.0.0.1:8500"},
 		Kantree: jobspec.Kantree{
 			Version: "8.4.1", ServerName: "kantree.example.com", Root: "local/kantree",
 			Archive: &jobspec.Archive{URL: "https://downloads.example.com/kantree-8.4.1.tar.gz", Checksum: "sha256:0123456789abcdef", Driver: "exec"},
 		},
-		Secrets: jobspec.Secrets{Provider: "nomad", Path: "nomad/jobs/kantree", DatabaseURLKey: "database_url", RedisURLKey: "redis_url", LicenseKey: "license", SecretKeyKey: "secret_key"},
+		Secrets: jobspec.Secrets{Provider: "nomad", Path: "nomad/jobs/kantree", DatabaseURLKey: "database_url", RedisURLKey: "redis_url", LicenseKey: "license", SecretKeyKey: "secret_key", ConsulTokenKey: "consul_token"},
 		Config:  jobspec.Config{LicenseFile: "license.txt", Settings: map[string]string{"default_language": "en", "max_upload_mb": "100", "signup_enabled": "false"}},
-		Lock:    jobspec.SchedulerLock{Key: "kantree/kantree/scheduler", TTL: 10 * time.Second, LockDelay: 5 * time.Second, KillGrace: 2 * time.Second, CheckTTL: 3 * time.Second},
-		LB:      jobspec.LoadBalancer{Kind: "nginx", Sticky: "cookie", Listen: 80},
+		Lock:    jobspec.SchedulerLock{Key: "kantree/kantree/scheduler", Service: "kantree-scheduler-lock", TTL: 10 * time.Second, LockDelay: 5 * time.Second, KillGrace: 2 * time.Second, CheckTTL: 3 * time.Second},
+		LB:      lb("kantree", "nginx", "cookie"),
 		Processes: []*jobspec.Process{
-			proc("web", "web", 2, "./platform", "run", "web"),
-			proc("worker", "worker", 2, "./platform", "run", "worker"),
-			proc("scheduler", "scheduler", 1, "./platform", "run", "scheduler"),
-			proc("push", "push", 1, "./platform", "run", "push"),
+			proc("kantree", "web", "web", 2, "./platform", "run", "web"),
+			proc("kantree", "worker", "worker", 2, "./platform", "run", "worker"),
+			proc("kantree", "scheduler", "scheduler", 1, "./platform", "run", "scheduler"),
+			proc("kantree", "push", "push", 1, "./platform", "run", "push"),
 		},
 		Binary: jobspec.Binary{URL: "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz", Checksum: "sha256:fedcba9876543210"},
 	}
@@ -56,30 +70,47 @@ func goBasic() *jobspec.Deployment {
 
 func goDocker() *jobspec.Deployment {
 	d := goBasic()
-	d.Job = "kantree-docker"
+	d.Job, d.UpgradeJob = "kantree-docker", "kantree-docker-upgrade-db"
+	d.Nomad.Version = "1.10"
 	d.Region, d.Namespace, d.NodePool = "europe", "apps", "kantree"
 	d.Kantree.Version = "9.1.0"
 	d.Kantree.Archive = nil
 	d.Kantree.Docker = &jobspec.Docker{Image: "registry.example.com/kantree:9.1.0"}
 	d.Kantree.Root = "/opt/kantree"
+	d.Layout = jobspec.Layout{Root: "/opt/kantree", RootInTask: "/opt/kantree", FilesDir: "local", ConfigPath: "/opt/kantree/config-prod.yml", Binary: "/usr/local/bin/kantree-nomad"}
+	d.Consul.Address = "${attr.unique.network.ip-address}:8500"
 	d.Secrets.Path = "nomad/jobs/kantree-docker"
-	d.Lock.Key = "kantree/kantree-docker/scheduler"
-	d.LB = jobspec.LoadBalancer{Kind: "traefik", Sticky: "cookie", Entrypoint: "websecure"}
+	d.Lock.Key, d.Lock.Service = "kantree/kantree-docker/scheduler", "kantree-docker-scheduler-lock"
+	d.LB = lb("kantree-docker", "traefik", "cookie")
+	d.LB.Entrypoint = "websecure"
 	d.Binary = jobspec.Binary{Path: "/usr/local/bin/kantree-nomad"}
-	d.Processes[3] = proc("realtime", "push", 2, "./platform", "run", "realtime")
+	d.Processes = []*jobspec.Process{
+		proc("kantree-docker", "web", "web", 2, "./platform", "run", "web"),
+		proc("kantree-docker", "worker", "worker", 2, "./platform", "run", "worker"),
+		proc("kantree-docker", "scheduler", "scheduler", 1, "./platform", "run", "scheduler"),
+		proc("kantree-docker", "realtime", "push", 2, "./platform", "run", "realtime"),
+	}
 	d.Processes[0].Env = map[string]string{"KANTREE_LOG_LEVEL": "info"}
 	return d
 }
 
 func goHA() *jobspec.Deployment {
 	d := goBasic()
-	d.Job = "kantree-ha"
+	d.Job, d.UpgradeJob = "kantree-ha", "kantree-ha-upgrade-db"
+	d.Nomad.Version = "1.8"
 	d.Datacenters = []string{"dc1", "dc2", "dc3"}
-	d.Secrets = jobspec.Secrets{Provider: "vault", Path: "secret/data/kantree", VaultRole: "kantree", DatabaseURLKey: "database_url", RedisURLKey: "redis_url", LicenseKey: "license", SecretKeyKey: "secret_key"}
-	d.Lock.Key, d.Lock.Standbys = "kantree/kantree-ha/scheduler", 1
+	d.Secrets = jobspec.Secrets{Provider: "vault", Path: "secret/data/kantree", VaultRole: "kantree", DatabaseURLKey: "database_url", RedisURLKey: "redis_url", LicenseKey: "license", SecretKeyKey: "secret_key", ConsulTokenKey: "consul_token"}
+	d.Lock.Key, d.Lock.Service, d.Lock.Standbys = "kantree/kantree-ha/scheduler", "kantree-ha-scheduler-lock", 1
 	d.Kantree.Archive.Driver = "raw_exec"
-	d.LB.Sticky = "ip"
+	d.LB = lb("kantree-ha", "nginx", "ip")
+	d.Consul = jobspec.ConsulAccess{Address: "127.0.0.1:8501", TLS: true, CAFile: "/etc/consul.d/tls/ca.pem", TLSServerName: "localhost"}
 	d.Binary = jobspec.Binary{URL: "https://downloads.example.com/kantree-nomad", Checksum: "sha256:00ff"}
+	d.Processes = []*jobspec.Process{
+		proc("kantree-ha", "web", "web", 2, "./platform", "run", "web"),
+		proc("kantree-ha", "worker", "worker", 2, "./platform", "run", "worker"),
+		proc("kantree-ha", "scheduler", "scheduler", 2, "./platform", "run", "scheduler"),
+		proc("kantree-ha", "push", "push", 1, "./platform", "run", "push"),
+	}
 	spread := []jobspec.Spread{{Attribute: "${node.datacenter}", Weight: 100, Targets: map[string]int{"dc1": 34, "dc2": 33, "dc3": 33}}}
 	for _, p := range d.Processes {
 		p.Spreads = spread
@@ -87,7 +118,7 @@ func goHA() *jobspec.Deployment {
 	}
 	d.Processes[0].NodeClass = "app"
 	d.Processes[0].Constraints = []jobspec.Constraint{{Attribute: "${attr.kernel.name}", Operator: "=", Value: "linux"}}
-	mail := proc("worker-mail", "worker", 1, "./platform", "run", "worker", "--queue", "mail", "--queue", "notifications")
+	mail := proc("kantree-ha", "worker-mail", "worker", 1, "./platform", "run", "worker", "--queue", "mail", "--queue", "notifications")
 	mail.Queues = []string{"mail", "notifications"}
 	d.Processes = append(d.Processes, mail)
 	return d

@@ -1,8 +1,7 @@
 package generator
 
 import (
-	"strings"
-
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
 	"github.com/kantree-nomad/kantree-nomad/templates"
 )
 
@@ -35,29 +34,22 @@ type aclView struct {
 	LBKind                               string
 }
 
-func (p *plan) cookieName() string { return p.varPrefix() + "_push" }
-
-func (p *plan) varPrefix() string { return strings.ReplaceAll(p.d.Job, "-", "_") }
-
 func (p *plan) lbView() lbView {
 	d := p.d
 	dir := "/etc/consul-template.d/" + d.Job
 	v := lbView{
 		Job: d.Job, Release: d.Kantree.Version, ServerName: d.Kantree.ServerName,
-		Listen: d.LB.Listen, PushPath: defaultPushPath, Sticky: or(d.LB.Sticky, "cookie"),
-		CookieName: p.cookieName(), Prefix: p.varPrefix(), ConsulAddr: "127.0.0.1:8500",
+		Listen: d.LB.Listen, PushPath: d.LB.PushPath, Sticky: d.LB.Sticky,
+		CookieName: d.LB.CookieName, Prefix: d.LB.VarPrefix, ConsulAddr: jobspec.DefaultConsulAddr,
 		ConfigPath: dir + "/consul-template.hcl", TemplatePath: dir + "/nginx.conf.ctmpl",
 		NginxConfPath: "/etc/nginx/conf.d/" + d.Job + ".conf",
 	}
 	v.ReloadScript = reloadScript(v.NginxConfPath)
-	if v.Listen == 0 {
-		v.Listen = 80
+	if web := d.Process("web"); web != nil {
+		v.WebService = web.Service
 	}
-	if web := p.process("web"); web != nil {
-		v.WebService = p.serviceName(web)
-	}
-	if push := p.process("push"); push != nil {
-		v.PushService = p.serviceName(push)
+	if push := d.Process("push"); push != nil {
+		v.PushService = push.Service
 	}
 	return v
 }
@@ -78,14 +70,22 @@ func reloadScript(dest string) string {
 func (p *plan) aclView() aclView {
 	d := p.d
 	v := aclView{
-		Job: d.Job, UpgradeJob: p.upgradeJobName(), Namespace: or(d.Namespace, "default"), NodePool: or(d.NodePool, "default"),
+		Job: d.Job, UpgradeJob: d.UpgradeJob, Namespace: d.Namespace, NodePool: d.NodePool,
 		SecretsProvider: p.secrets.Provider, SecretsPath: p.secrets.Path, NomadVariables: p.secrets.Provider == "nomad",
-		VaultRole: d.Secrets.VaultRole, LockKey: d.Lock.Key, LockService: p.lockServiceName(), ConsulTokenKey: consulTokenKey,
-		Scheduler: p.process("scheduler") != nil, LB: p.lbView(), LBKind: or(d.LB.Kind, "nginx"),
+		VaultRole: d.Secrets.VaultRole, LockKey: d.Lock.Key, LockService: d.Lock.Service, ConsulTokenKey: d.Secrets.ConsulTokenKey,
+		Scheduler: d.Process("scheduler") != nil, LB: p.lbView(), LBKind: d.LB.Kind,
+	}
+	// A policy names its namespace and node pool; a job that leaves them
+	// out runs in Nomad's "default" ones.
+	if v.Namespace == "" {
+		v.Namespace = "default"
+	}
+	if v.NodePool == "" {
+		v.NodePool = "default"
 	}
 	for _, kind := range []string{"web", "push"} {
-		if proc := p.process(kind); proc != nil {
-			v.LBServices = append(v.LBServices, p.serviceName(proc))
+		if proc := d.Process(kind); proc != nil {
+			v.LBServices = append(v.LBServices, proc.Service)
 		}
 	}
 	return v

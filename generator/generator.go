@@ -24,23 +24,21 @@ type Bundle struct {
 }
 
 // Generate builds the jobs and files of d. It is pure: the same d always
-// gives an identical Bundle. d must come from jobspec (validated, defaults
-// applied); Generate still refuses values it cannot write safely.
+// gives an identical Bundle. d must come from jobspec.Load or Parse: valid,
+// with every default and derived value resolved; Generate does not check
+// it again.
 func Generate(d *jobspec.Deployment) (*Bundle, error) {
 	if d == nil {
 		return nil, fmt.Errorf("generate: no deployment")
 	}
-	p, err := newPlan(d)
-	if err != nil {
-		return nil, fmt.Errorf("generate %s: %w", d.Job, err)
-	}
+	p := newPlan(d)
 	svc, err := p.serviceJob()
 	if err != nil {
 		return nil, fmt.Errorf("generate job %s: %w", d.Job, err)
 	}
 	up, err := p.upgradeJob()
 	if err != nil {
-		return nil, fmt.Errorf("generate job %s: %w", p.upgradeJobName(), err)
+		return nil, fmt.Errorf("generate job %s: %w", d.UpgradeJob, err)
 	}
 	files, err := p.files()
 	if err != nil {

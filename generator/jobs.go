@@ -65,13 +65,9 @@ func (p *plan) serviceJob() (*api.Job, error) {
 // group builds the task group of one process: placement, network, Consul
 // service, update and restart policies, the preflight task and the process.
 func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
-	count := proc.Count
-	if proc.Kind == "scheduler" {
-		count = 1 + p.d.Lock.Standbys
-	}
 	g := &api.TaskGroup{
 		Name:             new(proc.Name),
-		Count:            new(count),
+		Count:            new(proc.Count),
 		Constraints:      constraints(proc),
 		Spreads:          spreads(proc),
 		RestartPolicy:    serviceRestart(),
@@ -85,11 +81,14 @@ func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
 			g.ShutdownDelay = new(proc.ShutdownDelay)
 		}
 	}
-	if proc.Kind == "scheduler" {
-		// A client cut off from the servers stops its scheduler no later
-		// than the session TTL, when Consul may hand the lock to another.
-		g.Disconnect = &api.DisconnectStrategy{StopOnClientAfter: new(p.d.Lock.TTL)}
-	}
+	// The scheduler group has no disconnect settings, on purpose: the
+	// Consul lock keeps it single, and Nomad's may only add availability.
+	// A client that stops hearing from the servers keeps its scheduler; if
+	// the supervisor also loses Consul it fences its child by itself, and
+	// the replacement Nomad places elsewhere waits for the lock. A
+	// stop_after_client_disconnect shorter than the client's heartbeat TTL
+	// (10s against 12-16s measured on one node) made Nomad stop holder and
+	// standby together every few heartbeats while every check was green.
 	pre, err := p.preflightTask()
 	if err != nil {
 		return nil, err
@@ -103,13 +102,16 @@ func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
 }
 
 // updateStrategy: web and push roll out through one canary each, promoted when
-// healthy and reverted when not; workers roll one at a time; the scheduler
-// has no deployment at all (max_parallel 0): the lock, not a rollout,
-// keeps it single.
+// healthy and reverted when not; workers roll one at a time. The scheduler
+// rolls one at a time too, by task state, so that a deployment sees a
+// supervisor that cannot start (no Consul, a bad token): min_healthy_time
+// outlasts supervise's bounded wait for Consul at start. The lock, not the
+// rollout, keeps it single: the new one waits for the old one's lock.
 func updateStrategy(proc *jobspec.Process) *api.UpdateStrategy {
 	switch proc.Kind {
 	case "scheduler":
-		return &api.UpdateStrategy{MaxParallel: new(0)}
+		return &api.UpdateStrategy{MaxParallel: new(1), HealthCheck: new("task_states"), MinHealthyTime: new(schedulerMinHealthy),
+			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute), AutoRevert: new(true)}
 	case "worker":
 		return &api.UpdateStrategy{MaxParallel: new(1), HealthCheck: new("task_states"), MinHealthyTime: new(10 * time.Second),
 			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute), AutoRevert: new(true)}
@@ -117,6 +119,10 @@ func updateStrategy(proc *jobspec.Process) *api.UpdateStrategy {
 	return &api.UpdateStrategy{MaxParallel: new(1), Canary: new(1), AutoPromote: new(true), AutoRevert: new(true),
 		HealthCheck: new("checks"), MinHealthyTime: new(10 * time.Second), HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute)}
 }
+
+// schedulerMinHealthy is the scheduler group's min_healthy_time: longer
+// than supervise's default -start-timeout (30s) for reaching Consul.
+const schedulerMinHealthy = 45 * time.Second
 
 // constraints places a group: its node class, distinct hosts, then its
 // own constraints, each once.
@@ -136,7 +142,7 @@ func constraints(proc *jobspec.Process) []*api.Constraint {
 		add(api.Constraint{Operand: "distinct_hosts", RTarget: "true"})
 	}
 	for _, c := range proc.Constraints {
-		add(api.Constraint{LTarget: c.Attribute, Operand: or(c.Operator, "="), RTarget: c.Value})
+		add(api.Constraint{LTarget: c.Attribute, Operand: c.Operator, RTarget: c.Value})
 	}
 	return out
 }

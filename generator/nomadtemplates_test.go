@@ -8,6 +8,8 @@ import (
 	"text/template"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/kantree-nomad/kantree-nomad/templates"
 )
 
 // varItem and varItems follow the documented shape of consul-template's
@@ -111,5 +113,39 @@ func checkTemplate(t *testing.T, where string, tmpl *api.Template, values map[st
 		}
 	default:
 		t.Errorf("%s: unexpected template destination %s", where, dest)
+	}
+}
+
+// TestSettingsAreData: a config setting's value reaches config-prod.yml as
+// the same text, however much it looks like template code; in particular it
+// can neither break the template nor read the task's environment.
+func TestSettingsAreData(t *testing.T) {
+	hostile := map[string]string{
+		"subject":  "[{{project}}] new card",
+		"leak":     `{{ env "CONSUL_HTTP_TOKEN" }}`,
+		"braces":   "}} {{- {{/* x */}}",
+		"dollar":   "${NOMAD_ALLOC_ID} %{ if x }",
+		"quotes":   `"\'` + "\\",
+		"unicode":  "é ✓",
+		"template": `{{"{{"}}`,
+	}
+	d := testDeployments()["go-basic"]
+	d.Config.Settings = hostile
+	b, err := Generate(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	for _, tmpl := range b.Service.TaskGroups[0].Tasks[1].Templates {
+		if strings.HasSuffix(*tmpl.DestPath, "config-prod.yml") {
+			body = *tmpl.EmbeddedTmpl
+		}
+	}
+	out := executeNomadTemplate(t, body, map[string]string{"database_url": "d", "redis_url": "r", "secret_key": "s"})
+	for k, v := range hostile {
+		want := k + ": " + templates.JSONString(v) + "\n"
+		if !strings.Contains(out, want) {
+			t.Errorf("config-prod.yml lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -27,38 +26,32 @@ type secretsView struct {
 	ConsulToken    bool // the template also exports CONSUL_HTTP_TOKEN (scheduler)
 }
 
-func newSecretsView(d *jobspec.Deployment) (secretsView, error) {
+func newSecretsView(d *jobspec.Deployment) secretsView {
 	s := d.Secrets
 	v := secretsView{
-		Provider:       or(s.Provider, "nomad"),
-		DatabaseURLKey: or(s.DatabaseURLKey, "database_url"),
-		RedisURLKey:    or(s.RedisURLKey, "redis_url"),
-		LicenseKey:     or(s.LicenseKey, "license"),
-		SecretKeyKey:   or(s.SecretKeyKey, "secret_key"),
-		ConsulTokenKey: consulTokenKey,
+		Provider:       s.Provider,
+		Path:           s.Path,
+		DatabaseURLKey: s.DatabaseURLKey,
+		RedisURLKey:    s.RedisURLKey,
+		LicenseKey:     s.LicenseKey,
+		SecretKeyKey:   s.SecretKeyKey,
+		ConsulTokenKey: s.ConsulTokenKey,
 	}
 	switch v.Provider {
 	case "nomad":
-		v.Path = or(s.Path, "nomad/jobs/"+d.Job)
 		v.Lookup = "nomadVar " + strconv.Quote(v.Path)
 		// NomadVarItems is a map of structs: a missing key gives a zero
 		// struct, which templates treat as true; ItemsMap gives nil instead.
 		v.Scope, v.OptionalScope = ".", ".ItemsMap"
 	case "vault":
-		if s.Path == "" {
-			return v, fmt.Errorf("secrets from Vault need a path, e.g. \"secret/data/kantree\"")
-		}
-		v.Path = s.Path
 		v.Lookup = "secret " + strconv.Quote(v.Path)
 		v.Scope = ".Data"
 		if strings.Contains(v.Path, "/data/") { // KV version 2 nests the keys one level down
 			v.Scope = ".Data.data"
 		}
 		v.OptionalScope = v.Scope
-	default:
-		return v, fmt.Errorf("unknown secrets provider %q; use \"nomad\" or \"vault\"", v.Provider)
 	}
-	return v, nil
+	return v
 }
 
 // envTemplate is the body of the secrets env template; withConsulToken
@@ -83,28 +76,18 @@ type configView struct {
 
 type setting struct{ Key, Value string }
 
-// reservedSettings are the keys the generator writes itself.
-var reservedSettings = map[string]bool{
-	"server_name": true, "web_port": true, "push_port": true,
-	"database_url": true, "redis_url": true, "secret_key": true,
-}
-
 func (p *plan) configTemplate() (string, error) {
 	v := configView{Job: p.d.Job, Version: p.d.Kantree.Version, ServerName: p.d.Kantree.ServerName, Secrets: p.secrets}
-	if web := p.process("web"); web != nil {
+	if web := p.d.Process("web"); web != nil {
 		v.WebPort = web.Port
 	}
-	if push := p.process("push"); push != nil {
+	if push := p.d.Process("push"); push != nil {
 		v.PushPort = push.Port
 	}
+	// A value is data, never template code: it goes into a Nomad template,
+	// where "{{" would start a consul-template action.
 	for _, k := range slices.Sorted(maps.Keys(p.d.Config.Settings)) {
-		if reservedSettings[k] {
-			return "", fmt.Errorf("setting %q is written by kantree-nomad itself; remove it from config", k)
-		}
-		if !safeKeyName.MatchString(k) {
-			return "", fmt.Errorf("setting name %q: use letters, digits and underscores", k)
-		}
-		v.Settings = append(v.Settings, setting{k, yamlScalar(p.d.Config.Settings[k])})
+		v.Settings = append(v.Settings, setting{k, templates.CTLiteral(yamlScalar(p.d.Config.Settings[k]))})
 	}
 	return renderText("nomad/config-prod.yml.tmpl", v)
 }

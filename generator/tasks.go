@@ -2,7 +2,7 @@ package generator
 
 import (
 	"fmt"
-	"path"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // preflightTask waits, before the process starts, for PostgreSQL and Redis
@@ -17,7 +18,7 @@ import (
 func (p *plan) preflightTask() (*api.Task, error) {
 	t := p.task("preflight")
 	t.Lifecycle = &api.TaskLifecycle{Hook: "prestart", Sidecar: false}
-	p.command(t, p.binary, []string{"preflight", "-timeout", preflightTimeout, "-release", p.d.Kantree.Version}, false)
+	p.command(t, []string{"preflight", "-timeout", preflightTimeout, "-release", p.d.Kantree.Version})
 	env, err := p.envTemplate(false)
 	if err != nil {
 		return nil, err
@@ -28,53 +29,56 @@ func (p *plan) preflightTask() (*api.Task, error) {
 	return t, nil
 }
 
-// processTask runs one Kantree process; the scheduler's runs under
+// processTask runs one Kantree process through `kantree-nomad launch`,
+// which runs ./platform init_node once in the allocation's Kantree root
+// and then becomes the process. The scheduler's runs under
 // `kantree-nomad supervise`, which holds the Consul lock.
 func (p *plan) processTask(proc *jobspec.Process) (*api.Task, error) {
 	t := p.task(proc.Name)
 	scheduler := proc.Kind == "scheduler"
+	args := p.launchArgs(proc.Command)
 	if scheduler {
 		l := p.d.Lock
-		args := []string{"supervise", "-key", l.Key, "-ttl", formatDuration(l.TTL), "-lock-delay", formatDuration(l.LockDelay),
+		sup := []string{"supervise", "-key", l.Key, "-ttl", formatDuration(l.TTL), "-lock-delay", formatDuration(l.LockDelay),
 			"-kill-grace", formatDuration(l.KillGrace), "-check-ttl", formatDuration(l.CheckTTL),
-			"-check-service", p.lockServiceName(), "--"}
-		p.command(t, p.binary, append(args, proc.Command...), true)
-	} else {
-		p.command(t, p.platformPath(proc.Command[0]), proc.Command[1:], true)
+			"-check-service", l.Service, "--", p.d.Layout.Binary}
+		args = append(sup, args...)
 	}
+	p.command(t, args)
 	if err := p.kantreeFiles(t, scheduler); err != nil {
 		return nil, err
 	}
-	if scheduler {
-		t.Artifacts = append(t.Artifacts, p.binaryArtifacts()...)
-	}
+	t.Artifacts = append(t.Artifacts, p.binaryArtifacts()...)
 	t.Env = p.env(proc)
 	t.Resources = &api.Resources{CPU: new(proc.CPU), MemoryMB: new(proc.Memory)}
-	if proc.KillTimeout > 0 {
-		t.KillTimeout = new(proc.KillTimeout)
-	}
+	t.KillTimeout = new(proc.KillTimeout)
 	if proc.Port > 0 && p.d.Kantree.Docker != nil {
 		t.Config["ports"] = []string{"http"}
 	}
 	return t, nil
 }
 
+// launchArgs are kantree-nomad's arguments that run cmd in the Kantree
+// root after init_node. The root is given as the task sees it, so the
+// same job works on every Nomad version (the exec driver's work_dir came
+// later than 1.6) and every driver.
+func (p *plan) launchArgs(cmd []string) []string {
+	return append([]string{"launch", "-root", p.d.Layout.RootInTask, "--"}, cmd...)
+}
+
 // migrateTask runs ./platform upgrade_db once per release under
 // `kantree-nomad migrate`.
 func (p *plan) migrateTask() (*api.Task, error) {
 	t := p.task("upgrade-db")
-	args := []string{"migrate", "-release", p.d.Kantree.Version, "--", "./platform", "upgrade_db"}
-	p.command(t, p.binary, args, true)
+	args := append([]string{"migrate", "-release", p.d.Kantree.Version, "--", p.d.Layout.Binary}, p.launchArgs([]string{"./platform", "upgrade_db"})...)
+	p.command(t, args)
 	if err := p.kantreeFiles(t, false); err != nil {
 		return nil, err
 	}
 	t.Artifacts = append(t.Artifacts, p.binaryArtifacts()...)
-	t.Env = map[string]string{"KANTREE_INSTANCE_ID": "${NOMAD_ALLOC_ID}", "KANTREE_VERSION": p.d.Kantree.Version, "KANTREE_CONFIG": p.configPath()}
-	cpu, mem := 500, 512
-	if web := p.process("web"); web != nil {
-		cpu, mem = web.CPU, web.Memory
-	}
-	t.Resources = &api.Resources{CPU: new(cpu), MemoryMB: new(mem)}
+	t.Env = map[string]string{"KANTREE_INSTANCE_ID": "${NOMAD_ALLOC_ID}", "KANTREE_VERSION": p.d.Kantree.Version, "KANTREE_CONFIG": p.d.Layout.ConfigPath}
+	web := p.d.Process("web")
+	t.Resources = &api.Resources{CPU: new(web.CPU), MemoryMB: new(web.Memory)}
 	// migrate gives upgrade_db its -kill-grace (10s by default) after a
 	// SIGTERM and then records the attempt as killed; Nomad must not
 	// SIGKILL migrate before that.
@@ -87,7 +91,8 @@ func (p *plan) migrateTask() (*api.Task, error) {
 const migrateKillTimeout = 30 * time.Second
 
 // task returns a task with its driver chosen and the Vault block set when
-// secrets come from Vault.
+// secrets come from Vault: a role (workload identity) from Nomad 1.7 on,
+// policies before.
 func (p *plan) task(name string) *api.Task {
 	t := &api.Task{Name: name, Config: map[string]any{}}
 	switch {
@@ -95,34 +100,23 @@ func (p *plan) task(name string) *api.Task {
 		t.Driver = "docker"
 		t.Config["image"] = p.d.Kantree.Docker.Image
 	default:
-		t.Driver = or(p.d.Kantree.Archive.Driver, "exec")
+		t.Driver = p.d.Kantree.Archive.Driver
 	}
 	if p.secrets.Provider == "vault" {
-		t.Vault = &api.Vault{Role: p.d.Secrets.VaultRole, ChangeMode: new("restart"), Env: new(false)}
+		t.Vault = &api.Vault{ChangeMode: new("restart"), Env: new(false)}
+		if p.d.Nomad.Has(rules.VaultWorkloadIdentity) {
+			t.Vault.Role = p.d.Secrets.VaultRole
+		} else {
+			t.Vault.Policies = append([]string(nil), p.d.Secrets.VaultPolicies...)
+		}
 	}
 	return t
 }
 
-// command sets the driver's command and arguments; inRoot runs it in the
-// Kantree root, where ./platform lives.
-func (p *plan) command(t *api.Task, cmd string, args []string, inRoot bool) {
-	t.Config["command"] = cmd
-	if len(args) > 0 {
-		t.Config["args"] = append([]string(nil), args...)
-	}
-	if inRoot {
-		t.Config["work_dir"] = p.workDir
-	}
-}
-
-// platformPath makes a command relative to the Kantree root ("./platform")
-// one the driver finds: the exec drivers look it up from the task
-// directory; Docker from its work_dir.
-func (p *plan) platformPath(cmd string) string {
-	if p.d.Kantree.Docker == nil && strings.HasPrefix(cmd, "./") {
-		return path.Join(p.root, cmd)
-	}
-	return cmd
+// command makes kantree-nomad, with args, the task's command.
+func (p *plan) command(t *api.Task, args []string) {
+	t.Config["command"] = p.d.Layout.Binary
+	t.Config["args"] = append([]string(nil), args...)
 }
 
 // kantreeFiles gives a task that runs Kantree its files: the archive (or the
@@ -140,18 +134,17 @@ func (p *plan) kantreeFiles(t *api.Task, consulToken bool) error {
 	if err != nil {
 		return err
 	}
-	dir := p.root
+	l, lic := p.d.Layout, p.d.Config.LicenseFile
 	if p.d.Kantree.Docker != nil {
-		dir = "local"
-		t.Config["mount"] = []map[string]any{bindMount("local/config-prod.yml", p.root+"/config-prod.yml"), bindMount("local/"+p.license, p.root+"/"+p.license)}
+		t.Config["mount"] = []map[string]any{bindMount(l.FilesDir+"/config-prod.yml", l.Root+"/config-prod.yml"), bindMount(l.FilesDir+"/"+lic, l.Root+"/"+lic)}
 	}
 	t.Templates = []*api.Template{
-		fileTemplate(config, dir+"/config-prod.yml"),
-		fileTemplate(license, dir+"/"+p.license),
+		fileTemplate(config, l.FilesDir+"/config-prod.yml"),
+		fileTemplate(license, l.FilesDir+"/"+lic),
 		envTemplate(env),
 	}
 	if a := p.d.Kantree.Archive; a != nil {
-		t.Artifacts = append(t.Artifacts, artifact(a.URL, a.Checksum, p.root, ""))
+		t.Artifacts = append(t.Artifacts, artifact(a.URL, a.Checksum, l.Root, ""))
 	}
 	return nil
 }
@@ -181,7 +174,7 @@ func (p *plan) binaryArtifacts() []*api.TaskArtifact {
 			return []*api.TaskArtifact{artifact(b.URL, b.Checksum, "local/bin", "")}
 		}
 	}
-	return []*api.TaskArtifact{artifact(b.URL, b.Checksum, "local/bin/kantree-nomad", "file")}
+	return []*api.TaskArtifact{artifact(b.URL, b.Checksum, jobspec.BinaryInTask, "file")}
 }
 
 func artifact(url, checksum, dest, mode string) *api.TaskArtifact {
@@ -201,7 +194,7 @@ func (p *plan) env(proc *jobspec.Process) map[string]string {
 	env := map[string]string{
 		"KANTREE_INSTANCE_ID": "${NOMAD_ALLOC_ID}",
 		"KANTREE_VERSION":     p.d.Kantree.Version,
-		"KANTREE_CONFIG":      p.configPath(),
+		"KANTREE_CONFIG":      p.d.Layout.ConfigPath,
 	}
 	if proc.Port > 0 {
 		env["PORT"] = "${NOMAD_PORT_http}"
@@ -211,10 +204,25 @@ func (p *plan) env(proc *jobspec.Process) map[string]string {
 		}
 	}
 	if proc.Kind == "scheduler" {
-		env["CONSUL_HTTP_ADDR"] = "${attr.unique.network.ip-address}:8500"
+		maps.Copy(env, p.consulEnv())
 	}
-	for k, v := range proc.Env {
-		env[k] = v
+	maps.Copy(env, proc.Env)
+	return env
+}
+
+// consulEnv tells the scheduler's supervisor where its Consul agent is, in
+// the variables consul/api reads (the same as the consul CLI's).
+func (p *plan) consulEnv() map[string]string {
+	c := p.d.Consul
+	env := map[string]string{"CONSUL_HTTP_ADDR": c.Address}
+	if c.TLS {
+		env["CONSUL_HTTP_SSL"] = "true"
+	}
+	if c.CAFile != "" {
+		env["CONSUL_CACERT"] = c.CAFile
+	}
+	if c.TLSServerName != "" {
+		env["CONSUL_TLS_SERVER_NAME"] = c.TLSServerName
 	}
 	return env
 }

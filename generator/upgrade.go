@@ -11,7 +11,7 @@ import (
 // one task never restarts in place; Nomad may reschedule it twice, which is
 // safe: `kantree-nomad migrate` runs upgrade_db at most once per release.
 func (p *plan) upgradeJob() (*api.Job, error) {
-	j := p.job(p.upgradeJobName(), "batch")
+	j := p.job(p.d.UpgradeJob, "batch")
 	t, err := p.migrateTask()
 	if err != nil {
 		return nil, err

@@ -35,10 +35,9 @@ func functions() map[string]function.Function {
 // attribute is absent, null, unknown (an unset variable, already reported)
 // or invalid, and reports whether it stored a value.
 type decoder struct {
-	ctx    *hcl.EvalContext
-	file   hcl.Range            // the whole deployment file
-	ranges map[string]hcl.Range // Deployment.Ranges, filled as attributes are read
-	diags  hcl.Diagnostics
+	ctx   *hcl.EvalContext
+	file  hcl.Range // the whole deployment file
+	diags hcl.Diagnostics
 }
 
 func (d *decoder) add(diags ...*hcl.Diagnostic) {
@@ -51,18 +50,11 @@ type attrs struct {
 	d     *decoder
 	m     hcl.Attributes
 	block string // for messages: `process "web"`
-	path  string // for Deployment.Ranges: "process.web"
 	rng   hcl.Range
 }
 
 func (d *decoder) attrs(c *hcl.BodyContent, block string, rng hcl.Range) attrs {
-	return attrs{d: d, m: c.Attributes, block: block, path: block, rng: rng}
-}
-
-// under sets the path under which the attributes' ranges are recorded.
-func (a attrs) under(path string) attrs {
-	a.path = path
-	return a
+	return attrs{d: d, m: c.Attributes, block: block, rng: rng}
 }
 
 // rangeOf is the range of the named attribute's value, or the block's range.
@@ -83,9 +75,6 @@ func (a attrs) value(name string, t cty.Type) (cty.Value, bool) {
 	attr, ok := a.m[name]
 	if !ok {
 		return cty.NilVal, false
-	}
-	if a.d.ranges != nil {
-		a.d.ranges[strings.TrimPrefix(a.path+"."+name, ".")] = attr.Expr.Range()
 	}
 	val, diags := attr.Expr.Value(a.d.ctx)
 	a.d.add(diags...)
@@ -190,8 +179,12 @@ func (a attrs) integer(name string, dst *int, lo, hi int) bool {
 		return false
 	}
 	i, _ := bf.Int64()
-	if i < int64(lo) || (hi > 0 && i > int64(hi)) || i > math.MaxInt32 {
-		a.d.add(DiagOutOfRange(name, int(i), lo, hi, a.rangeOf(name)))
+	switch {
+	case i < int64(lo) || (hi > 0 && i > int64(hi)):
+		a.d.add(DiagOutOfRange(name, i, lo, hi, a.rangeOf(name)))
+		return false
+	case i > math.MaxInt32: // no bound of its own, but Nomad's fields are 32-bit
+		a.d.add(DiagOutOfRange(name, i, lo, math.MaxInt32, a.rangeOf(name)))
 		return false
 	}
 	*dst = int(i)

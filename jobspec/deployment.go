@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // Deployment is the typed, validated description of one Kantree deployment,
@@ -15,14 +17,21 @@ import (
 // range in a field named *Range or DefRange.
 type Deployment struct {
 	// Job is the Nomad job name of the service job (default "kantree").
-	// The upgrade-db batch job is named Job + "-upgrade-db".
-	Job         string
+	Job string
+	// UpgradeJob is the name of the batch job that migrates the database:
+	// Job + "-upgrade-db".
+	UpgradeJob  string
 	Region      string   // Nomad region; "" leaves Nomad's default
 	Datacenters []string // default ["*"]
 	Namespace   string   // "" leaves Nomad's default
 	NodePool    string   // "" leaves Nomad's default
 
+	// Nomad is the Nomad version the jobs are written for.
+	Nomad NomadTarget
+
 	Kantree   Kantree
+	Layout    Layout
+	Consul    ConsulAccess
 	Secrets   Secrets
 	Config    Config
 	Lock      SchedulerLock
@@ -34,13 +43,51 @@ type Deployment struct {
 	Binary Binary
 
 	DefRange hcl.Range // the whole file, for diagnostics about the file as a whole
+}
 
-	// Ranges holds the source range of the value of every attribute the
-	// file sets, by path: "job", "kantree.version", "kantree.archive.url",
-	// "process.web.cpu", "worker_group.low.queues",
-	// "process.web.spread.0.target.dc1.percent", "scheduler_lock.ttl"...
-	// Defaulted values have no entry.
-	Ranges map[string]hcl.Range
+// NomadTarget is the Nomad version the rendered jobs are for
+// (nomad_version; default rules.NewestNomad).
+type NomadTarget struct {
+	Version string // "1.6", "1.8.2"...
+	Range   hcl.Range
+}
+
+// Has reports whether the target Nomad version has feature f.
+func (n NomadTarget) Has(f rules.NomadFeature) bool { return rules.NomadHas(n.Version, f) }
+
+// Layout is where Kantree and kantree-nomad are inside a task, derived
+// from the delivery (archive or image), the root and the binary.
+type Layout struct {
+	// Root is the Kantree root as the job writes it: relative to the task
+	// directory for an archive ("local/kantree"), absolute in the image
+	// for Docker.
+	Root string
+	// RootInTask is the root as an absolute path the task's processes see
+	// ("${NOMAD_TASK_DIR}/kantree" for an archive; Root for Docker).
+	RootInTask string
+	// FilesDir is where the task's templates write config-prod.yml and the
+	// license: the root itself for an archive, "local" for Docker (the
+	// files are then bind-mounted into the root).
+	FilesDir string
+	// ConfigPath is config-prod.yml as the processes see it.
+	ConfigPath string
+	// Binary is kantree-nomad as the task's command.
+	Binary string
+}
+
+// ConsulAccess is how tasks that talk to Consul (the scheduler's
+// supervisor) reach their local Consul agent.
+type ConsulAccess struct {
+	// Address is CONSUL_HTTP_ADDR: host:port, or unix:///path. Default
+	// 127.0.0.1:8500 for exec and raw_exec (they share the host's network),
+	// the node's address for Docker (a container's 127.0.0.1 is its own).
+	Address string
+	// TLS is CONSUL_HTTP_SSL: talk HTTPS to the agent.
+	TLS bool
+	// CAFile is CONSUL_CACERT, a path the task can read; TLSServerName is
+	// CONSUL_TLS_SERVER_NAME.
+	CAFile, TLSServerName string
+	Range                 hcl.Range
 }
 
 // Kantree says which Kantree release runs and how it reaches the nodes.
@@ -97,7 +144,13 @@ type Secrets struct {
 	RedisURLKey    string // key holding the Redis URL (default "redis_url")
 	LicenseKey     string // key holding the license text (default "license")
 	SecretKeyKey   string // key holding Kantree's secret_key (default "secret_key")
-	Range          hcl.Range
+	// ConsulTokenKey is the key holding the scheduler's Consul token
+	// (default "consul_token"); optional at run time.
+	ConsulTokenKey string
+	// VaultPolicies are the Vault policies of the task's vault block, for
+	// Nomad before workload identity (1.6); VaultRole replaces them later.
+	VaultPolicies []string
+	Range         hcl.Range
 }
 
 // Config is the non-secret part of config-prod.yml, the same on all nodes.
@@ -111,7 +164,10 @@ type Config struct {
 
 // SchedulerLock describes the Consul session lock that keeps the scheduler single.
 type SchedulerLock struct {
-	Key                                      string        // Consul KV key (default "kantree/<job>/scheduler")
+	Key string // Consul KV key (default "kantree/<job>/scheduler"), in rules.CheckLockKey's normal form
+	// Service is the Consul service that carries the TTL check the lock
+	// session is bound to: <job>-scheduler-lock.
+	Service                                  string
 	TTL                                      time.Duration // Consul session TTL (default 10s; Consul allows 10s..24h)
 	LockDelay                                time.Duration // Consul session lock-delay (default 5s; at most 60s)
 	KillGrace                                time.Duration // SIGTERM-to-SIGKILL grace for the scheduler (default 2s)
@@ -129,7 +185,14 @@ type LoadBalancer struct {
 	// Listen is the port nginx listens on (default 80).
 	Listen int
 	// Entrypoint is Traefik's entrypoint name (default "web").
-	Entrypoint             string
+	Entrypoint string
+	// PushPath is the URL path prefix of the push process (socket.io).
+	PushPath string
+	// CookieName is the sticky cookie of push: <job>_push with '-' as '_'.
+	CookieName string
+	// VarPrefix prefixes the names the LB config defines (nginx variables,
+	// upstreams), unique per job: the job name with '-' as '_'.
+	VarPrefix              string
 	KindRange, StickyRange hcl.Range
 }
 
@@ -139,7 +202,10 @@ type Process struct {
 	// "realtime", or "worker-<queue>" for an extra worker group.
 	Name string
 	// Kind is one of "web", "worker", "scheduler", "push" (push covers realtime).
-	Kind    string
+	Kind string
+	// Service is the Consul service name of a listening process
+	// (<job>-<name>); "" for processes that listen on none.
+	Service string
 	Count   int
 	CPU     int      // MHz
 	Memory  int      // MB

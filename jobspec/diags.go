@@ -98,7 +98,7 @@ func DiagNotWhole(name string, rng hcl.Range) *hcl.Diagnostic {
 }
 
 // DiagOutOfRange reports a number outside its allowed range.
-func DiagOutOfRange(name string, got, lo, hi int, rng hcl.Range) *hcl.Diagnostic {
+func DiagOutOfRange(name string, got int64, lo, hi int, rng hcl.Range) *hcl.Diagnostic {
 	limit := fmt.Sprintf("between %d and %d", lo, hi)
 	if hi <= 0 {
 		limit = fmt.Sprintf("at least %d", lo)
@@ -278,4 +278,39 @@ func DiagDuplicateQueue(queue string, rng, first hcl.Range) *hcl.Diagnostic {
 func DiagSpreadTargets(sum int, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Spread targets above 100%",
 		fmt.Sprintf("The target percentages add up to %d. Lower them so they add up to at most 100.", sum))
+}
+
+// DiagNomadVersion reports a nomad_version that is not a version, or one
+// older than the oldest Nomad the jobs support.
+func DiagNomadVersion(got string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Unsupported Nomad version",
+		fmt.Sprintf("nomad_version %q is not a Nomad version this tool writes jobs for: %s or later, such as %q. Set the version of your Nomad servers and clients (nomad version).",
+			got, rules.OldestNomad, rules.NewestNomad))
+}
+
+// DiagNomadLacks reports a setting the target Nomad version does not have.
+func DiagNomadLacks(name string, f rules.NomadFeature, n NomadTarget, hint string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Not available on Nomad "+n.Version,
+		fmt.Sprintf("%s needs %s, which Nomad has since %s; the jobs are for Nomad %s (nomad_version at %s). %s, or raise nomad_version if every Nomad agent runs %s or later.",
+			name, f.Name, f.Since, n.Version, at(n.Range), upperFirst(hint), f.Since))
+}
+
+// DiagNomadRemoved reports a setting the target Nomad version no longer has.
+func DiagNomadRemoved(name string, f rules.NomadFeature, n NomadTarget, hint string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Not available on Nomad "+n.Version,
+		fmt.Sprintf("%s is gone from Nomad since %s (%s); the jobs are for Nomad %s (nomad_version at %s). %s.",
+			name, f.Since, f.Name, n.Version, at(n.Range), upperFirst(hint)))
+}
+
+// DiagLockKey reports a lock key that is not in its normal form.
+func DiagLockKey(err error, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Invalid lock key",
+		fmt.Sprintf("%s. Consul cleans key paths, so such a key would not be the one the ACL policy names. Write the key in its clean form, such as \"kantree/kantree/scheduler\".", err))
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

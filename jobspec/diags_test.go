@@ -20,6 +20,21 @@ func TestDiagnostics(t *testing.T) {
 		wantLine    int
 		wantDetail  string // a fragment of the detail
 	}{
+		{name: "huge count", src: "process \"web\" {\n  count = 2147483648\n}\n", wantSummary: "Value out of range", wantLine: 8, wantDetail: "between 1 and"},
+		{name: "archive root outside local", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"a\"\n  root = \"../../etc\"\n  archive { url = \"u\" }\n}\n", wantSummary: "Invalid Kantree root", wantLine: 4, wantDetail: "under local/"},
+		{name: "docker root relative", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"a\"\n  root = \"opt/k\"\n  docker { image = \"i\" }\n}\n", wantSummary: "Invalid Kantree root", wantLine: 4, wantDetail: "absolute"},
+		{name: "secrets path with quotes", src: "secrets {\n  path = \"nomad/jobs/\\\"x\"\n}\n", wantSummary: "Invalid secrets path", wantLine: 8},
+		{name: "lock key with dot dot", src: "scheduler_lock {\n  key = \"kantree/../../other/lock\"\n}\n", wantSummary: "Invalid lock key", wantLine: 8, wantDetail: `".." segment`},
+		{name: "lock key with double slash", src: "scheduler_lock {\n  key = \"kantree//x\"\n}\n", wantSummary: "Invalid lock key", wantLine: 8, wantDetail: "empty segment"},
+		{name: "BIND_ADDR in env", src: "process \"web\" {\n  env = { BIND_ADDR = \"0.0.0.0\" }\n}\n", wantSummary: "Reserved environment variable", wantLine: 8},
+		{name: "CONSUL_HTTP_ADDR in env", src: "process \"scheduler\" {\n  env = { CONSUL_HTTP_ADDR = \"x:1\" }\n}\n", wantSummary: "Reserved environment variable", wantLine: 8},
+		{name: "nomad version too old", src: "nomad_version = \"1.5.6\"\n", wantSummary: "Unsupported Nomad version", wantLine: 7, wantDetail: "1.6 or later"},
+		{name: "nomad version not a version", src: "nomad_version = \"latest\"\n", wantSummary: "Unsupported Nomad version", wantLine: 7},
+		{name: "vault role on nomad 1.6", src: "nomad_version = \"1.6\"\nsecrets {\n  provider = \"vault\"\n  path = \"secret/data/k\"\n  vault_role = \"kantree\"\n}\n", wantSummary: "Not available on Nomad 1.6", wantLine: 11, wantDetail: "since 1.7"},
+		{name: "vault policies on nomad 1.10", src: "secrets {\n  provider = \"vault\"\n  vault_policies = [\"kantree\"]\n}\n", wantSummary: "Not available on Nomad 1.10", wantLine: 9, wantDetail: "vault_role"},
+		{name: "vault on nomad 1.6 without policies", src: "nomad_version = \"1.6\"\nsecrets {\n  provider = \"vault\"\n}\n", wantSummary: "Missing required argument", wantLine: 8, wantDetail: "vault_policies"},
+		{name: "consul address with scheme", src: "consul {\n  address = \"http://127.0.0.1:8500\"\n}\n", wantSummary: "Invalid Consul address", wantLine: 8},
+		{name: "consul ca_file without tls", src: "consul {\n  ca_file = \"/etc/consul.d/ca.pem\"\n}\n", wantSummary: "Incomplete arguments", wantLine: 8, wantDetail: "tls = true"},
 		{name: "unknown attribute", src: "process \"web\" {\n  cpus = 2\n}\n", wantSummary: "Unsupported argument", wantLine: 8, wantDetail: `Did you mean "cpu"?`},
 		{name: "unknown block", src: "proces \"web\" {}\n", wantSummary: "Unsupported block type", wantLine: 7},
 		{name: "wrong type", src: "process \"web\" {\n  count = \"many\"\n}\n", wantSummary: "Incorrect attribute value type", wantLine: 8, wantDetail: "a number is required"},

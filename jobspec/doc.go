@@ -2,12 +2,16 @@
 // hashicorp/hcl/v2, variables, defaults, validation and diagnostics.
 //
 // Load turns a deployment file (plus -var, -var-file and environment
-// variables) into a Deployment whose values all keep their source ranges,
-// or into diagnostics that point at the offending line.
+// variables) into a fully resolved Deployment, or into diagnostics that
+// point at the offending line. Resolved means: every default applied,
+// every rule checked (a file that Load accepts always renders), and every
+// derived name and path (service names, the task layout, the lock's
+// service, the Consul address) computed once, here. The generator only
+// translates.
 //
 // The package does no network I/O and imports nothing from Nomad, Consul,
-// PostgreSQL or Redis. The lock-timing rule (CheckLockTimings) lives here
-// because both render and the runtime supervisor enforce it.
+// PostgreSQL or Redis. Rules the runtime applies too (lock timings, the
+// lock key's normal form, version comparison) live in package rules.
 //
 // # The deployment file
 //
@@ -22,6 +26,9 @@
 //	datacenters = ["dc1"]        # list(string); default ["*"]
 //	namespace   = "default"      # string; default: Nomad's
 //	node_pool   = "default"      # string; default: Nomad's
+//	nomad_version = "1.6"        # the Nomad the jobs are for, 1.6 or later
+//	                             # (default rules.NewestNomad, "1.10"); a
+//	                             # setting that version lacks is an error
 //
 // kantree (required, once): the release and how it reaches the nodes.
 //
@@ -31,7 +38,8 @@
 //	server_name string, required: one host name; Kantree's SERVER_NAME and
 //	            nginx's server_name.
 //	root        string: PATH_TO_KANTREE_ROOT in the task; default
-//	            "local/kantree" (archive) or "/opt/kantree" (docker).
+//	            "local/kantree" (archive: must be under local/) or
+//	            "/opt/kantree" (docker: must be absolute).
 //	archive { url (required), checksum ("sha256:<hex>"; md5/sha1/sha512 too),
 //	          driver ("exec", default, or "raw_exec") }
 //	docker  { image (required) }
@@ -51,8 +59,8 @@
 //	node_class     string: a constraint on ${node.class}
 //	distinct_hosts bool (default false)
 //	env            map(string): extra task environment. Names the job sets
-//	               itself (DATABASE_URL, REDIS_URL, PORT, KANTREE_*,
-//	               CONSUL_HTTP_TOKEN) and names that look like secrets
+//	               itself (DATABASE_URL, REDIS_URL, PORT, BIND_ADDR,
+//	               KANTREE_*, CONSUL_HTTP_*) and names that look like secrets
 //	               (PASSWORD, TOKEN, SECRET, ...) are refused.
 //	constraint { attribute, operator (default "="; Nomad's operators),
 //	             value (not needed for distinct_hosts, is_set, is_not_set) }
@@ -83,11 +91,22 @@
 //
 //	provider         "nomad" (Nomad Variables, default) or "vault"
 //	path             default "nomad/jobs/<job>" (nomad) or "secret/data/<job>" (vault, KV v2)
-//	vault_role       string, vault only
+//	vault_role       string, vault only, Nomad 1.7+ (workload identity)
+//	vault_policies   list(string), vault only, Nomad before 1.10; required before 1.7
 //	database_url_key default "database_url"
 //	redis_url_key    default "redis_url"
 //	license_key      default "license"
 //	secret_key_key   default "secret_key"
+//	consul_token_key default "consul_token": the scheduler's Consul token
+//
+// consul (once): how the scheduler's supervisor reaches its local Consul agent.
+//
+//	address          host:port or unix:///path; default "127.0.0.1:8500"
+//	                 (exec, raw_exec) or "${attr.unique.network.ip-address}:8500"
+//	                 (docker: the agent must listen on the node's address)
+//	tls              bool: HTTPS to the agent (CONSUL_HTTP_SSL)
+//	ca_file          CONSUL_CACERT, a path the task can read; with tls only
+//	tls_server_name  CONSUL_TLS_SERVER_NAME; with tls only
 //
 // config (once): the non-secret part of config-prod.yml.
 //
@@ -99,7 +118,9 @@
 //
 // scheduler_lock (once): the Consul lock that keeps one scheduler running.
 //
-//	key        default "kantree/<job>/scheduler"
+//	key        default "kantree/<job>/scheduler"; segments of letters, digits,
+//	           '_', '-', '.' joined by single '/' (no "..", no "//": Consul
+//	           would clean them into another key than the ACL policy names)
 //	ttl        session TTL, 10s..24h (default 10s)
 //	lock_delay 0 < d <= 60s (default 8s)
 //	kill_grace SIGTERM-to-SIGKILL grace for the scheduler (default 2s)

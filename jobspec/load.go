@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // LoadOptions are the variable values given outside the deployment file.
@@ -46,13 +48,16 @@ func Parse(filename string, src []byte, opts LoadOptions) (*Deployment, map[stri
 	diags = append(diags, vd...)
 	values, rd := resolveVariables(p, vars, opts)
 	diags = append(diags, rd...)
-	d := &decoder{file: fileRange(filename, src), ranges: map[string]hcl.Range{}, ctx: &hcl.EvalContext{
+	d := &decoder{file: fileRange(filename, src), ctx: &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": values},
 		Functions: functions(),
 	}}
 	dep := d.deployment(content, d.file)
 	if !d.diags.HasErrors() && !diags.HasErrors() {
 		d.validate(dep)
+	}
+	if !d.diags.HasErrors() && !diags.HasErrors() {
+		resolve(dep)
 	}
 	diags = append(diags, d.diags...)
 	sortDiagnostics(diags)
@@ -107,8 +112,7 @@ var (
 // order (the kantree block decides process naming).
 func (d *decoder) deployment(c *hcl.BodyContent, file hcl.Range) *Deployment {
 	dep := &Deployment{Job: DefaultJob, Datacenters: []string{"*"}, DefRange: file}
-	dep.Ranges = d.ranges
-	a := d.attrs(c, "top-level", fileStart(file)).under("")
+	a := d.attrs(c, "top-level", fileStart(file))
 	a.matches("job", &dep.Job, jobNameRE, "job name", "lower-case letters, digits and '-' (not at either end), at most 48 characters, so that service names stay valid DNS labels")
 	a.str("region", &dep.Region)
 	a.str("namespace", &dep.Namespace)
@@ -116,8 +120,10 @@ func (d *decoder) deployment(c *hcl.BodyContent, file hcl.Range) *Deployment {
 	if a.strList("datacenters", &dep.Datacenters) {
 		d.nonEmptyList("datacenters", dep.Datacenters, a.rangeOf("datacenters"))
 	}
+	d.nomadVersion(dep, a)
 	blocks := c.Blocks
 	d.kantree(dep, d.single(blocks, "kantree"), file)
+	d.consul(dep, d.single(blocks, "consul"))
 	d.binary(dep, d.single(blocks, "kantree_nomad"))
 	d.secrets(dep, d.single(blocks, "secrets"))
 	d.config(dep, d.single(blocks, "config"))
@@ -138,4 +144,20 @@ func (d *decoder) nonEmptyList(name string, list []string, rng hcl.Range) {
 			return
 		}
 	}
+}
+
+// nomadVersion reads nomad_version: the Nomad the jobs are written for.
+func (d *decoder) nomadVersion(dep *Deployment, a attrs) {
+	dep.Nomad = NomadTarget{Version: rules.NewestNomad, Range: fileStart(d.file)}
+	var v string
+	if !a.str("nomad_version", &v) {
+		return
+	}
+	rng := a.rangeOf("nomad_version")
+	c, err := rules.CompareVersions(v, rules.OldestNomad)
+	if err != nil || c < 0 {
+		d.add(DiagNomadVersion(v, rng))
+		return
+	}
+	dep.Nomad = NomadTarget{Version: v, Range: rng}
 }

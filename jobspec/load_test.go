@@ -269,25 +269,3 @@ func diagText(diags hcl.Diagnostics) string {
 	}
 	return b.String()
 }
-
-func TestRangesKeepEverySetValue(t *testing.T) {
-	src := minimal + "process \"web\" {\n  cpu = 700\n  spread {\n    attribute = \"x\"\n    target \"dc1\" { percent = 50 }\n  }\n}\nworker_group \"low\" {\n  queues = [\"low\"]\n}\n"
-	dep := mustParse(t, src, LoadOptions{})
-	want := map[string]int{
-		"kantree.version":                         3,
-		"kantree.archive.url":                     5,
-		"process.web.cpu":                         8,
-		"process.web.spread.0.attribute":          10,
-		"process.web.spread.0.target.dc1.percent": 11,
-		"worker_group.low.queues":                 15,
-	}
-	for path, line := range want {
-		rng, ok := dep.Ranges[path]
-		if !ok || rng.Start.Line != line {
-			t.Errorf("Ranges[%q] = %v (present %v), want line %d", path, rng, ok, line)
-		}
-	}
-	if _, ok := dep.Ranges["process.web.count"]; ok {
-		t.Errorf("a defaulted value has a range")
-	}
-}

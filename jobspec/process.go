@@ -1,7 +1,6 @@
 package jobspec
 
 import (
-	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -23,7 +22,10 @@ var processKinds = []string{"web", "worker", "scheduler", "push"}
 var reservedEnv = map[string]bool{
 	"DATABASE_URL": true, "REDIS_URL": true, "PORT": true, "KANTREE_CONFIG": true,
 	"KANTREE_INSTANCE_ID": true, "KANTREE_VERSION": true, "KANTREE_LOCK_HELD": true,
-	"KANTREE_FENCING_TOKEN": true, "CONSUL_HTTP_TOKEN": true,
+	"KANTREE_FENCING_TOKEN": true, "BIND_ADDR": true,
+	// The scheduler's supervisor reads these; the command never sees a token.
+	"CONSUL_HTTP_TOKEN": true, "CONSUL_HTTP_TOKEN_FILE": true, "CONSUL_HTTP_ADDR": true,
+	"CONSUL_HTTP_SSL": true, "CONSUL_CACERT": true, "CONSUL_TLS_SERVER_NAME": true,
 }
 
 // pushName is the group name of the push process for this release.
@@ -101,8 +103,7 @@ func newProcess(kind, name string, file hcl.Range) *Process {
 func (d *decoder) processBody(p *Process, b *hcl.Block, schema *hcl.BodySchema) attrs {
 	p.Range, p.CountRange, p.PortRange, p.KillTimeoutRange = b.DefRange, b.DefRange, b.DefRange, b.DefRange
 	c := d.content(b, schema)
-	path := b.Type + "." + b.Labels[0]
-	a := d.attrs(c, b.Type+" \""+b.Labels[0]+"\"", b.DefRange).under(path)
+	a := d.attrs(c, b.Type+" \""+b.Labels[0]+"\"", b.DefRange)
 	if p.Kind == "scheduler" && a.has("count") {
 		d.add(DiagSchedulerCount(a.rangeOf("count")))
 	} else if a.integer("count", &p.Count, 1, 0) {
@@ -121,10 +122,10 @@ func (d *decoder) processBody(p *Process, b *hcl.Block, schema *hcl.BodySchema) 
 	a.boolean("distinct_hosts", &p.DistinctHosts)
 	d.env(p, a)
 	for _, cb := range c.Blocks.OfType("constraint") {
-		d.constraint(p, cb, fmt.Sprintf("%s.constraint.%d", path, len(p.Constraints)))
+		d.constraint(p, cb)
 	}
 	for _, sb := range c.Blocks.OfType("spread") {
-		d.spread(p, sb, fmt.Sprintf("%s.spread.%d", path, len(p.Spreads)))
+		d.spread(p, sb)
 	}
 	return a
 }
@@ -225,8 +226,8 @@ var constraintOperators = []string{"=", "!=", ">", ">=", "<", "<=", "distinct_ho
 	"regexp", "set_contains", "set_contains_all", "set_contains_any", "version", "semver", "is_set", "is_not_set"}
 
 // constraint decodes one constraint block.
-func (d *decoder) constraint(p *Process, b *hcl.Block, path string) {
-	a := d.attrs(d.content(b, constraintSchema), "constraint", b.DefRange).under(path)
+func (d *decoder) constraint(p *Process, b *hcl.Block) {
+	a := d.attrs(d.content(b, constraintSchema), "constraint", b.DefRange)
 	c := Constraint{Operator: "="}
 	a.oneOf("operator", &c.Operator, constraintOperators...)
 	if c.Operator != "distinct_hosts" {
@@ -244,9 +245,9 @@ func (d *decoder) constraint(p *Process, b *hcl.Block, path string) {
 }
 
 // spread decodes one spread block with its targets.
-func (d *decoder) spread(p *Process, b *hcl.Block, path string) {
+func (d *decoder) spread(p *Process, b *hcl.Block) {
 	c := d.content(b, spreadSchema)
-	a := d.attrs(c, "spread", b.DefRange).under(path)
+	a := d.attrs(c, "spread", b.DefRange)
 	s := Spread{Weight: DefaultSpreadWeight, Targets: map[string]int{}}
 	a.required("attribute", &s.Attribute)
 	a.integer("weight", &s.Weight, 0, 100)
@@ -258,7 +259,7 @@ func (d *decoder) spread(p *Process, b *hcl.Block, path string) {
 			continue
 		}
 		seen[tb.Labels[0]] = tb.DefRange
-		ta := d.attrs(d.content(tb, targetSchema), "target", tb.DefRange).under(path + ".target." + tb.Labels[0])
+		ta := d.attrs(d.content(tb, targetSchema), "target", tb.DefRange)
 		pct := 0
 		if ta.has("percent") {
 			ta.integer("percent", &pct, 0, 100)

@@ -14,7 +14,7 @@ func attrList(names ...string) []hcl.AttributeSchema {
 }
 
 var rootSchema = &hcl.BodySchema{
-	Attributes: attrList("job", "region", "datacenters", "namespace", "node_pool"),
+	Attributes: attrList("job", "region", "datacenters", "namespace", "node_pool", "nomad_version"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "kantree"},
@@ -25,6 +25,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "scheduler_lock"},
 		{Type: "load_balancer"},
 		{Type: "kantree_nomad"},
+		{Type: "consul"},
 	},
 }
 
@@ -62,7 +63,9 @@ var spreadSchema = &hcl.BodySchema{
 var targetSchema = &hcl.BodySchema{Attributes: attrList("percent")}
 
 var secretsSchema = &hcl.BodySchema{Attributes: attrList("provider", "path", "vault_role",
-	"database_url_key", "redis_url_key", "license_key", "secret_key_key")}
+	"vault_policies", "database_url_key", "redis_url_key", "license_key", "secret_key_key", "consul_token_key")}
+
+var consulSchema = &hcl.BodySchema{Attributes: attrList("address", "tls", "ca_file", "tls_server_name")}
 
 var configSchema = &hcl.BodySchema{Attributes: attrList("settings", "license_file")}
 

@@ -3,11 +3,14 @@ package jobspec
 import (
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 var (
@@ -54,14 +57,62 @@ func (d *decoder) kantree(dep *Deployment, b *hcl.Block, file hcl.Range) {
 	default:
 		d.add(DiagDeliveryNone(b.DefRange))
 	}
-	if a.str("root", &k.Root) && k.Root == "" {
-		d.add(DiagEmptyString("root", a.rangeOf("root")))
+	if a.str("root", &k.Root) {
+		d.checkRoot(k, a.rangeOf("root"))
 	}
 }
 
+// checkRoot: with an archive the root is a directory under the task's
+// local/ (where Nomad unpacks the artifact); with an image, an absolute
+// path inside it.
+func (d *decoder) checkRoot(k *Kantree, rng hcl.Range) {
+	clean := path.Clean(k.Root)
+	switch {
+	case k.Root == "":
+		d.add(DiagEmptyString("root", rng))
+	case k.Archive != nil && (path.IsAbs(clean) || !strings.HasPrefix(clean, "local/") || !safePathRE.MatchString(clean)):
+		d.add(DiagInvalidName("Kantree root", k.Root, fmt.Sprintf("with an archive, a directory under local/ (where Nomad unpacks it), such as %q", DefaultArchiveRoot), rng))
+	case k.Docker != nil && (!path.IsAbs(clean) || !safePathRE.MatchString(clean)):
+		d.add(DiagInvalidName("Kantree root", k.Root, fmt.Sprintf("with a Docker image, an absolute path inside the image, such as %q", DefaultDockerRoot), rng))
+	default:
+		k.Root = clean
+	}
+}
+
+// safePathRE is what a path written into a job, a template or a shell-free
+// command line may hold.
+var safePathRE = regexp.MustCompile(`^[A-Za-z0-9_./-]{1,255}$`)
+
+// consul decodes the consul block: how the scheduler's supervisor reaches
+// its local Consul agent.
+func (d *decoder) consul(dep *Deployment, b *hcl.Block) {
+	c := &dep.Consul
+	c.Range = fileStart(d.file)
+	if b == nil {
+		return
+	}
+	c.Range = b.DefRange
+	a := d.attrs(d.content(b, consulSchema), "consul", b.DefRange)
+	if a.str("address", &c.Address) && !consulAddrRE.MatchString(c.Address) {
+		d.add(DiagInvalidName("Consul address", c.Address, "host:port, [ipv6]:port or unix:///path, without a scheme (use tls = true for HTTPS)", a.rangeOf("address")))
+	}
+	a.boolean("tls", &c.TLS)
+	if a.str("ca_file", &c.CAFile) && !safePathRE.MatchString(c.CAFile) {
+		d.add(DiagInvalidName("CA file", c.CAFile, "a path of letters, digits and _ . / -", a.rangeOf("ca_file")))
+	}
+	a.matches("tls_server_name", &c.TLSServerName, hostnameRE, "TLS server name", "a host name")
+	for _, name := range []string{"ca_file", "tls_server_name"} {
+		if a.has(name) && !c.TLS {
+			d.add(DiagRequires(name, "tls = true", a.rangeOf(name)))
+		}
+	}
+}
+
+var consulAddrRE = regexp.MustCompile(`^(unix:///[A-Za-z0-9_./-]+|[A-Za-z0-9.-]+:[0-9]{1,5}|\[[0-9A-Fa-f:.]+\]:[0-9]{1,5}|\$\{attr\.unique\.network\.ip-address\}:[0-9]{1,5})$`)
+
 func (d *decoder) archive(b *hcl.Block) *Archive {
 	ar := &Archive{Driver: DefaultDriver, Range: b.DefRange}
-	a := d.attrs(d.content(b, archiveSchema), "archive", b.DefRange).under("kantree.archive")
+	a := d.attrs(d.content(b, archiveSchema), "archive", b.DefRange)
 	if a.required("url", &ar.URL) {
 		d.noCredentials("url", ar.URL, a.rangeOf("url"))
 	}
@@ -72,7 +123,7 @@ func (d *decoder) archive(b *hcl.Block) *Archive {
 
 func (d *decoder) docker(b *hcl.Block) *Docker {
 	dk := &Docker{Range: b.DefRange}
-	a := d.attrs(d.content(b, dockerSchema), "docker", b.DefRange).under("kantree.docker")
+	a := d.attrs(d.content(b, dockerSchema), "docker", b.DefRange)
 	a.required("image", &dk.Image)
 	return dk
 }
@@ -126,20 +177,20 @@ func (d *decoder) binary(dep *Deployment, b *hcl.Block) {
 func (d *decoder) secrets(dep *Deployment, b *hcl.Block) {
 	s := &dep.Secrets
 	*s = Secrets{Provider: "nomad", DatabaseURLKey: "database_url", RedisURLKey: "redis_url",
-		LicenseKey: "license", SecretKeyKey: "secret_key", Range: fileStart(d.file)}
+		LicenseKey: "license", SecretKeyKey: "secret_key", ConsulTokenKey: "consul_token", Range: fileStart(d.file)}
 	if b != nil {
 		s.Range = b.DefRange
 		a := d.attrs(d.content(b, secretsSchema), "secrets", b.DefRange)
 		a.oneOf("provider", &s.Provider, "nomad", "vault")
-		a.str("path", &s.Path)
-		if a.str("vault_role", &s.VaultRole) && s.Provider != "vault" {
-			d.add(DiagRequires("vault_role", `provider = "vault"`, a.rangeOf("vault_role")))
+		if a.str("path", &s.Path) && !safePathRE.MatchString(s.Path) {
+			d.add(DiagInvalidName("secrets path", s.Path, "letters, digits and _ . / - (a Nomad Variable or Vault KV path)", a.rangeOf("path")))
 		}
+		d.vaultAuth(dep, a)
 		for _, k := range []struct {
 			name string
 			dst  *string
 		}{{"database_url_key", &s.DatabaseURLKey}, {"redis_url_key", &s.RedisURLKey},
-			{"license_key", &s.LicenseKey}, {"secret_key_key", &s.SecretKeyKey}} {
+			{"license_key", &s.LicenseKey}, {"secret_key_key", &s.SecretKeyKey}, {"consul_token_key", &s.ConsulTokenKey}} {
 			a.matches(k.name, k.dst, keyRE, "secret key name", "letters, digits and '_', not starting with a digit")
 		}
 	}
@@ -214,8 +265,10 @@ func (d *decoder) lock(dep *Deployment, b *hcl.Block) {
 	}
 	l.Range = b.DefRange
 	a := d.attrs(d.content(b, lockSchema), "scheduler_lock", b.DefRange)
-	if a.str("key", &l.Key) && (l.Key == "" || strings.HasPrefix(l.Key, "/") || strings.HasSuffix(l.Key, "/")) {
-		d.add(DiagInvalidName("Consul key", l.Key, "a non-empty KV path without a leading or trailing '/'", a.rangeOf("key")))
+	if a.str("key", &l.Key) {
+		if err := rules.CheckLockKey(l.Key); err != nil {
+			d.add(DiagLockKey(err, a.rangeOf("key")))
+		}
 	}
 	a.duration("ttl", &l.TTL, true)
 	a.duration("lock_delay", &l.LockDelay, true)
@@ -251,5 +304,29 @@ func (d *decoder) loadBalancer(dep *Deployment, b *hcl.Block) {
 		d.add(DiagLBAttribute("entrypoint", `"traefik"`, lb.Kind, a.rangeOf("entrypoint")))
 	} else {
 		a.matches("entrypoint", &lb.Entrypoint, entrypointRE, "Traefik entrypoint", "letters, digits, '_' and '-'")
+	}
+}
+
+// vaultAuth decodes how tasks log in to Vault, which depends on the Nomad
+// version: policies before workload identity (1.7), a role from then on;
+// Nomad 1.10 removed policies.
+func (d *decoder) vaultAuth(dep *Deployment, a attrs) {
+	s := &dep.Secrets
+	for _, name := range []string{"vault_role", "vault_policies"} {
+		if a.has(name) && s.Provider != "vault" {
+			d.add(DiagRequires(name, `provider = "vault"`, a.rangeOf(name)))
+		}
+	}
+	if a.str("vault_role", &s.VaultRole) && !dep.Nomad.Has(rules.VaultWorkloadIdentity) {
+		d.add(DiagNomadLacks("vault_role", rules.VaultWorkloadIdentity, dep.Nomad, "list Vault policies in vault_policies instead", a.rangeOf("vault_role")))
+	}
+	if a.strList("vault_policies", &s.VaultPolicies) {
+		d.nonEmptyList("vault_policies", s.VaultPolicies, a.rangeOf("vault_policies"))
+		if dep.Nomad.Has(rules.LegacyVaultPoliciesRemoved) {
+			d.add(DiagNomadRemoved("vault_policies", rules.LegacyVaultPoliciesRemoved, dep.Nomad, "use vault_role (workload identity)", a.rangeOf("vault_policies")))
+		}
+	}
+	if s.Provider == "vault" && !dep.Nomad.Has(rules.VaultWorkloadIdentity) && len(s.VaultPolicies) == 0 && !a.has("vault_policies") {
+		d.add(DiagMissingAttribute("vault_policies", fmt.Sprintf("secrets block (Vault on Nomad %s)", dep.Nomad.Version), a.rng))
 	}
 }

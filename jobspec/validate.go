@@ -14,21 +14,11 @@ func (d *decoder) validate(dep *Deployment) {
 	d.checkPorts(dep)
 }
 
-// process returns the first process group of the given kind.
-func (dep *Deployment) process(kind string) *Process {
-	for _, p := range dep.Processes {
-		if p.Kind == kind {
-			return p
-		}
-	}
-	return nil
-}
-
 // checkLock applies CheckLockTimings, the rule the supervisor applies
 // again at run time, and points at the attribute it names.
 func (d *decoder) checkLock(dep *Deployment) {
 	l := dep.Lock
-	sched := dep.process("scheduler")
+	sched := dep.Process("scheduler")
 	err := rules.CheckLockTimings(rules.LockTimings{TTL: l.TTL, LockDelay: l.LockDelay, KillGrace: l.KillGrace, KillTimeout: sched.KillTimeout})
 	if err != nil {
 		rng := map[string]hcl.Range{"ttl": l.TTLRange, "lock_delay": l.LockDelayRange,
@@ -43,7 +33,7 @@ func (d *decoder) checkLock(dep *Deployment) {
 
 // checkLoadBalancer refuses balancers that cannot keep push clients sticky.
 func (d *decoder) checkLoadBalancer(dep *Deployment) {
-	push := dep.process("push")
+	push := dep.Process("push")
 	switch {
 	case dep.LB.Kind == "fabio" && push.Count > 1:
 		d.add(DiagFabioSticky(push.Name, push.Count, push.CountRange, dep.LB.KindRange))

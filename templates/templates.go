@@ -89,3 +89,10 @@ func JSONString(s string) string {
 	}
 	return strings.TrimSuffix(buf.String(), "\n")
 }
+
+// CTLiteral makes s literal text inside a consul-template (or Nomad
+// template) body: every "{{" that would open an action is written as an
+// action that prints "{{". A lone "}}" is already literal.
+func CTLiteral(s string) string {
+	return strings.ReplaceAll(s, "{{", `{{"{{"}}`)
+}

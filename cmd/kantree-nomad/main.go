@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"preflight": {runPreflight, "(in tasks) wait until PostgreSQL and Redis are usable"},
 	"migrate":   {runMigrate, "(in the upgrade-db job) run the database upgrade once per release"},
 	"supervise": {runSupervise, "(in the scheduler task) run a command only while holding a Consul lock"},
+	"launch":    {runLaunch, "(in tasks) run ./platform init_node once in the Kantree root, then become the command"},
 }
 
 func main() {

@@ -78,9 +78,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "web"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "web"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"
@@ -189,9 +188,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "worker"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
@@ -254,9 +252,6 @@ EOT
       delay    = "10s"
       mode     = "fail"
     }
-    disconnect {
-      stop_on_client_after = "10s"
-    }
     reschedule {
       delay          = "30s"
       delay_function = "exponential"
@@ -264,7 +259,12 @@ EOT
       unlimited      = true
     }
     update {
-      max_parallel = 0
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "45s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
     }
     task "preflight" {
       driver = "exec"
@@ -296,12 +296,11 @@ EOT
       driver       = "exec"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "-check-service", "kantree-scheduler-lock", "--", "./platform", "run", "scheduler"]
-        command  = "/usr/local/bin/kantree-nomad"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "-check-service", "kantree-scheduler-lock", "--", "/usr/local/bin/kantree-nomad", "launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "scheduler"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
-        CONSUL_HTTP_ADDR    = "$${attr.unique.network.ip-address}:8500"
+        CONSUL_HTTP_ADDR    = "127.0.0.1:8500"
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
         KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
         KANTREE_VERSION     = "8.4.1"
@@ -429,9 +428,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "push"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "push"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"

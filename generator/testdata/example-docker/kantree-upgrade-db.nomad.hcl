@@ -22,10 +22,9 @@ job "kantree-upgrade-db" {
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["migrate", "-release", "8.4.1", "--", "./platform", "upgrade_db"]
-        command  = "/local/bin/kantree-nomad"
-        image    = "registry.example.com/kantree:8.4.1"
-        work_dir = "/opt/kantree"
+        args    = ["migrate", "-release", "8.4.1", "--", "/local/bin/kantree-nomad", "launch", "-root", "/opt/kantree", "--", "./platform", "upgrade_db"]
+        command = "/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:8.4.1"
         mount {
           readonly = true
           source   = "local/config-prod.yml"

@@ -88,11 +88,10 @@ EOT
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["run", "web"]
-        command  = "./platform"
-        image    = "registry.example.com/kantree:8.4.1"
-        ports    = ["http"]
-        work_dir = "/opt/kantree"
+        args    = ["launch", "-root", "/opt/kantree", "--", "./platform", "run", "web"]
+        command = "/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:8.4.1"
+        ports   = ["http"]
         mount {
           readonly = true
           source   = "local/config-prod.yml"
@@ -116,6 +115,14 @@ EOT
       resources {
         cpu    = 500
         memory = 1536
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree-nomad/kantree-nomad_linux_amd64"
+        mode        = "file"
+        destination = "local/bin/kantree-nomad"
+        options {
+          checksum = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        }
       }
       template {
         destination = "local/config-prod.yml"
@@ -215,10 +222,9 @@ EOT
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker"]
-        command  = "./platform"
-        image    = "registry.example.com/kantree:8.4.1"
-        work_dir = "/opt/kantree"
+        args    = ["launch", "-root", "/opt/kantree", "--", "./platform", "run", "worker"]
+        command = "/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:8.4.1"
         mount {
           readonly = true
           source   = "local/config-prod.yml"
@@ -240,6 +246,14 @@ EOT
       resources {
         cpu    = 500
         memory = 1024
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree-nomad/kantree-nomad_linux_amd64"
+        mode        = "file"
+        destination = "local/bin/kantree-nomad"
+        options {
+          checksum = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        }
       }
       template {
         destination = "local/config-prod.yml"
@@ -286,9 +300,6 @@ EOT
       delay    = "10s"
       mode     = "fail"
     }
-    disconnect {
-      stop_on_client_after = "10s"
-    }
     reschedule {
       delay          = "30s"
       delay_function = "exponential"
@@ -296,7 +307,12 @@ EOT
       unlimited      = true
     }
     update {
-      max_parallel = 0
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "45s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
     }
     task "preflight" {
       driver = "docker"
@@ -337,10 +353,9 @@ EOT
       driver       = "docker"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "-check-service", "kantree-scheduler-lock", "--", "./platform", "run", "scheduler"]
-        command  = "/local/bin/kantree-nomad"
-        image    = "registry.example.com/kantree:8.4.1"
-        work_dir = "/opt/kantree"
+        args    = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "8s", "-kill-grace", "2s", "-check-ttl", "2s", "-check-service", "kantree-scheduler-lock", "--", "/local/bin/kantree-nomad", "launch", "-root", "/opt/kantree", "--", "./platform", "run", "scheduler"]
+        command = "/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:8.4.1"
         mount {
           readonly = true
           source   = "local/config-prod.yml"
@@ -494,11 +509,10 @@ EOT
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["run", "push"]
-        command  = "./platform"
-        image    = "registry.example.com/kantree:8.4.1"
-        ports    = ["http"]
-        work_dir = "/opt/kantree"
+        args    = ["launch", "-root", "/opt/kantree", "--", "./platform", "run", "push"]
+        command = "/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:8.4.1"
+        ports   = ["http"]
         mount {
           readonly = true
           source   = "local/config-prod.yml"
@@ -522,6 +536,14 @@ EOT
       resources {
         cpu    = 300
         memory = 512
+      }
+      artifact {
+        source      = "https://releases.example.com/kantree-nomad/kantree-nomad_linux_amd64"
+        mode        = "file"
+        destination = "local/bin/kantree-nomad"
+        options {
+          checksum = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        }
       }
       template {
         destination = "local/config-prod.yml"

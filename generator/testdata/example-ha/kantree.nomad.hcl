@@ -99,9 +99,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "web"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "web"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"
@@ -228,9 +227,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "worker"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
@@ -307,9 +305,6 @@ EOT
       delay    = "10s"
       mode     = "fail"
     }
-    disconnect {
-      stop_on_client_after = "15s"
-    }
     reschedule {
       delay          = "30s"
       delay_function = "exponential"
@@ -317,7 +312,12 @@ EOT
       unlimited      = true
     }
     update {
-      max_parallel = 0
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "45s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
     }
     task "preflight" {
       driver = "exec"
@@ -354,12 +354,11 @@ EOT
       driver       = "exec"
       kill_timeout = "15s"
       config {
-        args     = ["supervise", "-key", "kantree/prod/scheduler", "-ttl", "15s", "-lock-delay", "10s", "-kill-grace", "5s", "-check-ttl", "5s", "-check-service", "kantree-scheduler-lock", "--", "./platform", "run", "scheduler"]
-        command  = "/usr/local/bin/kantree-nomad"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["supervise", "-key", "kantree/prod/scheduler", "-ttl", "15s", "-lock-delay", "10s", "-kill-grace", "5s", "-check-ttl", "5s", "-check-service", "kantree-scheduler-lock", "--", "/usr/local/bin/kantree-nomad", "launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "scheduler"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
-        CONSUL_HTTP_ADDR    = "$${attr.unique.network.ip-address}:8500"
+        CONSUL_HTTP_ADDR    = "127.0.0.1:8500"
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
         KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
         KANTREE_VERSION     = "9.2.0"
@@ -509,9 +508,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "realtime"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "realtime"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"
@@ -634,9 +632,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker", "--queue", "low"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "worker", "--queue", "low"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
@@ -757,9 +754,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker", "--queue", "automations"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "worker", "--queue", "automations"]
+        command = "/usr/local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"

@@ -85,9 +85,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "web"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "web"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"
@@ -105,6 +104,13 @@ EOT
         destination = "local/kantree"
         options {
           checksum = "sha256:0123456789abcdef"
+        }
+      }
+      artifact {
+        source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
+        destination = "local/bin"
+        options {
+          checksum = "sha256:fedcba9876543210"
         }
       }
       template {
@@ -206,9 +212,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "worker"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
@@ -224,6 +229,13 @@ EOT
         destination = "local/kantree"
         options {
           checksum = "sha256:0123456789abcdef"
+        }
+      }
+      artifact {
+        source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
+        destination = "local/bin"
+        options {
+          checksum = "sha256:fedcba9876543210"
         }
       }
       template {
@@ -274,9 +286,6 @@ EOT
       delay    = "10s"
       mode     = "fail"
     }
-    disconnect {
-      stop_on_client_after = "10s"
-    }
     reschedule {
       delay          = "30s"
       delay_function = "exponential"
@@ -284,7 +293,12 @@ EOT
       unlimited      = true
     }
     update {
-      max_parallel = 0
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "45s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
     }
     task "preflight" {
       driver = "exec"
@@ -323,12 +337,11 @@ EOT
       driver       = "exec"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-scheduler-lock", "--", "./platform", "run", "scheduler"]
-        command  = "local/bin/kantree-nomad"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["supervise", "-key", "kantree/kantree/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-scheduler-lock", "--", "local/bin/kantree-nomad", "launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "scheduler"]
+        command = "local/bin/kantree-nomad"
       }
       env {
-        CONSUL_HTTP_ADDR    = "$${attr.unique.network.ip-address}:8500"
+        CONSUL_HTTP_ADDR    = "127.0.0.1:8500"
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
         KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
         KANTREE_VERSION     = "8.4.1"
@@ -473,9 +486,8 @@ EOT
       driver       = "exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "push"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "push"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"
@@ -493,6 +505,13 @@ EOT
         destination = "local/kantree"
         options {
           checksum = "sha256:0123456789abcdef"
+        }
+      }
+      artifact {
+        source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
+        destination = "local/bin"
+        options {
+          checksum = "sha256:fedcba9876543210"
         }
       }
       template {

@@ -25,10 +25,9 @@ job "kantree-docker-upgrade-db" {
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["migrate", "-release", "9.1.0", "--", "./platform", "upgrade_db"]
-        command  = "/usr/local/bin/kantree-nomad"
-        image    = "registry.example.com/kantree:9.1.0"
-        work_dir = "/opt/kantree"
+        args    = ["migrate", "-release", "9.1.0", "--", "/usr/local/bin/kantree-nomad", "launch", "-root", "/opt/kantree", "--", "./platform", "upgrade_db"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
         mount {
           readonly = true
           source   = "local/config-prod.yml"

@@ -83,11 +83,10 @@ EOT
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["run", "web"]
-        command  = "./platform"
-        image    = "registry.example.com/kantree:9.1.0"
-        ports    = ["http"]
-        work_dir = "/opt/kantree"
+        args    = ["launch", "-root", "/opt/kantree", "--", "./platform", "run", "web"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
+        ports   = ["http"]
         mount {
           readonly = true
           source   = "local/config-prod.yml"
@@ -206,10 +205,9 @@ EOT
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker"]
-        command  = "./platform"
-        image    = "registry.example.com/kantree:9.1.0"
-        work_dir = "/opt/kantree"
+        args    = ["launch", "-root", "/opt/kantree", "--", "./platform", "run", "worker"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
         mount {
           readonly = true
           source   = "local/config-prod.yml"
@@ -280,9 +278,6 @@ EOT
       delay    = "10s"
       mode     = "fail"
     }
-    disconnect {
-      stop_on_client_after = "10s"
-    }
     reschedule {
       delay          = "30s"
       delay_function = "exponential"
@@ -290,7 +285,12 @@ EOT
       unlimited      = true
     }
     update {
-      max_parallel = 0
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "45s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
     }
     task "preflight" {
       driver = "docker"
@@ -323,10 +323,9 @@ EOT
       driver       = "docker"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree-docker/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-docker-scheduler-lock", "--", "./platform", "run", "scheduler"]
-        command  = "/usr/local/bin/kantree-nomad"
-        image    = "registry.example.com/kantree:9.1.0"
-        work_dir = "/opt/kantree"
+        args    = ["supervise", "-key", "kantree/kantree-docker/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-docker-scheduler-lock", "--", "/usr/local/bin/kantree-nomad", "launch", "-root", "/opt/kantree", "--", "./platform", "run", "scheduler"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
         mount {
           readonly = true
           source   = "local/config-prod.yml"
@@ -467,11 +466,10 @@ EOT
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args     = ["run", "realtime"]
-        command  = "./platform"
-        image    = "registry.example.com/kantree:9.1.0"
-        ports    = ["http"]
-        work_dir = "/opt/kantree"
+        args    = ["launch", "-root", "/opt/kantree", "--", "./platform", "run", "realtime"]
+        command = "/usr/local/bin/kantree-nomad"
+        image   = "registry.example.com/kantree:9.1.0"
+        ports   = ["http"]
         mount {
           readonly = true
           source   = "local/config-prod.yml"

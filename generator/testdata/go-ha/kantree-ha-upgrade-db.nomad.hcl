@@ -22,9 +22,8 @@ job "kantree-ha-upgrade-db" {
       driver       = "raw_exec"
       kill_timeout = "30s"
       config {
-        args     = ["migrate", "-release", "8.4.1", "--", "./platform", "upgrade_db"]
-        command  = "local/bin/kantree-nomad"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["migrate", "-release", "8.4.1", "--", "local/bin/kantree-nomad", "launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "upgrade_db"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"

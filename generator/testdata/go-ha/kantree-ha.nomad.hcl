@@ -118,9 +118,8 @@ EOT
       driver       = "raw_exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "web"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "web"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"
@@ -138,6 +137,14 @@ EOT
         destination = "local/kantree"
         options {
           checksum = "sha256:0123456789abcdef"
+        }
+      }
+      artifact {
+        source      = "https://downloads.example.com/kantree-nomad"
+        mode        = "file"
+        destination = "local/bin/kantree-nomad"
+        options {
+          checksum = "sha256:00ff"
         }
       }
       vault {
@@ -263,9 +270,8 @@ EOT
       driver       = "raw_exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "worker"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
@@ -281,6 +287,14 @@ EOT
         destination = "local/kantree"
         options {
           checksum = "sha256:0123456789abcdef"
+        }
+      }
+      artifact {
+        source      = "https://downloads.example.com/kantree-nomad"
+        mode        = "file"
+        destination = "local/bin/kantree-nomad"
+        options {
+          checksum = "sha256:00ff"
         }
       }
       vault {
@@ -349,9 +363,6 @@ EOT
       delay    = "10s"
       mode     = "fail"
     }
-    disconnect {
-      stop_on_client_after = "10s"
-    }
     reschedule {
       delay          = "30s"
       delay_function = "exponential"
@@ -359,7 +370,12 @@ EOT
       unlimited      = true
     }
     update {
-      max_parallel = 0
+      max_parallel      = 1
+      health_check      = "task_states"
+      min_healthy_time  = "45s"
+      healthy_deadline  = "5m"
+      progress_deadline = "10m"
+      auto_revert       = true
     }
     task "preflight" {
       driver = "raw_exec"
@@ -404,15 +420,17 @@ EOT
       driver       = "raw_exec"
       kill_timeout = "10s"
       config {
-        args     = ["supervise", "-key", "kantree/kantree-ha/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-ha-scheduler-lock", "--", "./platform", "run", "scheduler"]
-        command  = "local/bin/kantree-nomad"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["supervise", "-key", "kantree/kantree-ha/scheduler", "-ttl", "10s", "-lock-delay", "5s", "-kill-grace", "2s", "-check-ttl", "3s", "-check-service", "kantree-ha-scheduler-lock", "--", "local/bin/kantree-nomad", "launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "scheduler"]
+        command = "local/bin/kantree-nomad"
       }
       env {
-        CONSUL_HTTP_ADDR    = "$${attr.unique.network.ip-address}:8500"
-        KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
-        KANTREE_INSTANCE_ID = "$${NOMAD_ALLOC_ID}"
-        KANTREE_VERSION     = "8.4.1"
+        CONSUL_CACERT          = "/etc/consul.d/tls/ca.pem"
+        CONSUL_HTTP_ADDR       = "127.0.0.1:8501"
+        CONSUL_HTTP_SSL        = "true"
+        CONSUL_TLS_SERVER_NAME = "localhost"
+        KANTREE_CONFIG         = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
+        KANTREE_INSTANCE_ID    = "$${NOMAD_ALLOC_ID}"
+        KANTREE_VERSION        = "8.4.1"
       }
       resources {
         cpu    = 500
@@ -579,9 +597,8 @@ EOT
       driver       = "raw_exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "push"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "push"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         BIND_ADDR           = "$${NOMAD_IP_http}"
@@ -599,6 +616,14 @@ EOT
         destination = "local/kantree"
         options {
           checksum = "sha256:0123456789abcdef"
+        }
+      }
+      artifact {
+        source      = "https://downloads.example.com/kantree-nomad"
+        mode        = "file"
+        destination = "local/bin/kantree-nomad"
+        options {
+          checksum = "sha256:00ff"
         }
       }
       vault {
@@ -711,9 +736,8 @@ EOT
       driver       = "raw_exec"
       kill_timeout = "30s"
       config {
-        args     = ["run", "worker", "--queue", "mail", "--queue", "notifications"]
-        command  = "local/kantree/platform"
-        work_dir = "$${NOMAD_TASK_DIR}/kantree"
+        args    = ["launch", "-root", "$${NOMAD_TASK_DIR}/kantree", "--", "./platform", "run", "worker", "--queue", "mail", "--queue", "notifications"]
+        command = "local/bin/kantree-nomad"
       }
       env {
         KANTREE_CONFIG      = "$${NOMAD_TASK_DIR}/kantree/config-prod.yml"
@@ -729,6 +753,14 @@ EOT
         destination = "local/kantree"
         options {
           checksum = "sha256:0123456789abcdef"
+        }
+      }
+      artifact {
+        source      = "https://downloads.example.com/kantree-nomad"
+        mode        = "file"
+        destination = "local/bin/kantree-nomad"
+        options {
+          checksum = "sha256:00ff"
         }
       }
       vault {
