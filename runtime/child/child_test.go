@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 		runParentHelper()
 		return
 	}
+	// The tree tests need a subreaper; the other tests do not mind one.
+	if err := BecomeSubreaper(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }
 
