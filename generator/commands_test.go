@@ -73,7 +73,8 @@ func newTaskDir(t *testing.T, databaseURL, redisURL string) *taskDir {
 // with Nomad's runtime variables interpolated.
 func (td *taskDir) run(t *testing.T, task *api.Task, timeout time.Duration) (string, error) {
 	t.Helper()
-	vars := strings.NewReplacer("${NOMAD_TASK_DIR}", filepath.Join(td.dir, "local"), "${NOMAD_ALLOC_ID}", "alloc-1")
+	vars := strings.NewReplacer("${NOMAD_TASK_DIR}", filepath.Join(td.dir, "local"), "${NOMAD_ALLOC_ID}", "alloc-1",
+		jobspec.DefaultBinaryPath, td.binary)
 	var args []string
 	for _, a := range task.Config["args"].([]string) {
 		args = append(args, vars.Replace(a))

@@ -52,7 +52,7 @@ func goBasic() *jobspec.Deployment {
 		Consul: jobspec.ConsulAccess{Address: "127.0.0.1:8500"},
 		Kantree: jobspec.Kantree{
 			Version: "8.4.1", ServerName: "kantree.example.com", Root: "local/kantree",
-			Archive: &jobspec.Archive{URL: "https://downloads.example.com/kantree-8.4.1.tar.gz", Checksum: "sha256:0123456789abcdef", Driver: "exec"},
+			Archive: &jobspec.Archive{URL: "https://downloads.example.com/kantree-8.4.1.tar.gz", Checksum: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Driver: "exec"},
 		},
 		Secrets: jobspec.Secrets{Provider: "nomad", Path: "nomad/jobs/kantree", DatabaseURLKey: "database_url", RedisURLKey: "redis_url", LicenseKey: "license", SecretKeyKey: "secret_key", ConsulTokenKey: "consul_token"},
 		Config:  jobspec.Config{LicenseFile: "license.txt", Settings: map[string]string{"default_language": "en", "max_upload_mb": "100", "signup_enabled": "false"}},
@@ -64,7 +64,7 @@ func goBasic() *jobspec.Deployment {
 			proc("kantree", "scheduler", "scheduler", 1, "./platform", "run", "scheduler"),
 			proc("kantree", "push", "push", 1, "./platform", "run", "push"),
 		},
-		Binary: jobspec.Binary{URL: "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz", Checksum: "sha256:fedcba9876543210"},
+		Binary: jobspec.Binary{URL: "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz", Checksum: "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"},
 	}
 }
 
@@ -104,7 +104,7 @@ func goHA() *jobspec.Deployment {
 	d.Kantree.Archive.Driver = "raw_exec"
 	d.LB = lb("kantree-ha", "nginx", "ip")
 	d.Consul = jobspec.ConsulAccess{Address: "127.0.0.1:8501", TLS: true, CAFile: "/etc/consul.d/tls/ca.pem", TLSServerName: "localhost"}
-	d.Binary = jobspec.Binary{URL: "https://downloads.example.com/kantree-nomad", Checksum: "sha256:00ff"}
+	d.Binary = jobspec.Binary{URL: "https://downloads.example.com/kantree-nomad", Checksum: "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"}
 	d.Processes = []*jobspec.Process{
 		proc("kantree-ha", "web", "web", 2, "./platform", "run", "web"),
 		proc("kantree-ha", "worker", "worker", 2, "./platform", "run", "worker"),

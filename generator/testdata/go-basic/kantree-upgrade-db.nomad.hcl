@@ -38,14 +38,14 @@ job "kantree-upgrade-db" {
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {

@@ -65,7 +65,7 @@ job "kantree" {
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {
@@ -103,14 +103,14 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {
@@ -192,7 +192,7 @@ EOT
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {
@@ -228,14 +228,14 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {
@@ -317,7 +317,7 @@ EOT
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {
@@ -354,14 +354,14 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {
@@ -466,7 +466,7 @@ EOT
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {
@@ -504,14 +504,14 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
         source      = "https://downloads.example.com/kantree-nomad_linux_amd64.tar.gz"
         destination = "local/bin"
         options {
-          checksum = "sha256:fedcba9876543210"
+          checksum = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
         }
       }
       template {

@@ -38,7 +38,7 @@ job "kantree-ha-upgrade-db" {
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
@@ -46,7 +46,7 @@ job "kantree-ha-upgrade-db" {
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {

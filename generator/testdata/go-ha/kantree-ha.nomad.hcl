@@ -93,7 +93,7 @@ job "kantree-ha" {
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -136,7 +136,7 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
@@ -144,7 +144,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -245,7 +245,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -286,7 +286,7 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
@@ -294,7 +294,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -395,7 +395,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -440,7 +440,7 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
@@ -448,7 +448,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -572,7 +572,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -615,7 +615,7 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
@@ -623,7 +623,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -711,7 +711,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
@@ -752,7 +752,7 @@ EOT
         source      = "https://downloads.example.com/kantree-8.4.1.tar.gz"
         destination = "local/kantree"
         options {
-          checksum = "sha256:0123456789abcdef"
+          checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         }
       }
       artifact {
@@ -760,7 +760,7 @@ EOT
         mode        = "file"
         destination = "local/bin/kantree-nomad"
         options {
-          checksum = "sha256:00ff"
+          checksum = "sha256:00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff"
         }
       }
       vault {
