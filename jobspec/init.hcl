@@ -20,6 +20,7 @@ datacenters = [var.datacenter]   # default ["*"]
 # region    = "global"
 # namespace = "default"
 # node_pool = "default"
+# nomad_version = "1.10"         # the Nomad the jobs are for (1.6 or later); see `nomad version`
 
 kantree {
   version     = "8.4.1"               # releases from 9.0 on name the push process "realtime"
@@ -98,6 +99,12 @@ load_balancer {
   sticky = "cookie"      # or "ip"
   # listen = 80
 }
+
+# How the scheduler's supervisor reaches the node's Consul agent.
+# consul {
+#   address = "127.0.0.1:8500"   # or "unix:///run/consul/http.sock"; docker: the node's address
+#   # tls = true, ca_file = "/etc/consul.d/tls/ca.pem"
+# }
 
 # Where tasks get kantree-nomad itself.
 # kantree_nomad {

@@ -116,25 +116,25 @@ func staleFiles(dir string, files []generator.File) []string {
 	return stale
 }
 
-// staged is one file written to a temporary name, waiting to be renamed.
-type staged struct{ tmp, dst string }
+// staged is one file written to a temporary name, waiting to be renamed
+// over dst; old is where the file dst held before is kept until the whole
+// set is in place.
+type staged struct{ tmp, dst, old string }
 
-// writeAll writes files under dir atomically as a set: each is staged
-// into a temporary file next to its destination, and only when all are
-// staged are they renamed into place. On any error the temporary files,
-// and the directories this call created, are removed.
+// writeAll writes files under dir all or none. Each is staged into a
+// temporary file next to its destination; every destination is checked
+// (absent or a regular file); then each is renamed into place, the file it
+// replaces kept aside. If any step fails, the renamed files are put back,
+// the kept files restored, and the temporary files and the directories
+// this call created removed: the directory is as it was. Only a crash in
+// the renaming phase can leave a mix, with the earlier files kept beside
+// as .<name>.old-* files.
 func writeAll(dir string, files []generator.File) (err error) {
 	var made []string
-	var stage []staged
+	var stage []*staged
 	defer func() {
-		if err == nil {
-			return
-		}
-		for _, s := range stage {
-			os.Remove(s.tmp)
-		}
-		for i := len(made) - 1; i >= 0; i-- {
-			os.Remove(made[i])
+		if err != nil {
+			rollback(stage, made)
 		}
 	}()
 	for _, f := range files {
@@ -145,19 +145,95 @@ func writeAll(dir string, files []generator.File) (err error) {
 		if err := mkdirs(filepath.Dir(dst), &made); err != nil {
 			return err
 		}
+		if err := checkReplaceable(dst); err != nil {
+			return err
+		}
 		tmp, err := stageFile(dst, f.Data)
 		if err != nil {
 			return err
 		}
-		stage = append(stage, staged{tmp, dst})
+		stage = append(stage, &staged{tmp: tmp, dst: dst})
 	}
-	for i, s := range stage {
-		if err := os.Rename(s.tmp, s.dst); err != nil {
-			stage = stage[i:]
-			return fmt.Errorf("write %s: %w", s.dst, err)
+	for _, s := range stage {
+		if err := s.commit(); err != nil {
+			return err
+		}
+	}
+	for _, s := range stage {
+		if s.old != "" {
+			os.Remove(s.old)
 		}
 	}
 	return nil
+}
+
+// checkReplaceable refuses a destination that is not a regular file.
+func checkReplaceable(dst string) error {
+	info, err := os.Lstat(dst)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("write %s: %w", dst, err)
+	case !info.Mode().IsRegular():
+		return fmt.Errorf("write %s: a %s of that name is in the way", dst, kindOf(info))
+	}
+	return nil
+}
+
+func kindOf(info os.FileInfo) string {
+	if info.IsDir() {
+		return "directory"
+	}
+	return "non-regular file"
+}
+
+// commit keeps the current file aside (a hard link) and renames the staged
+// file over it.
+func (s *staged) commit() error {
+	if _, err := os.Lstat(s.dst); err == nil {
+		old := filepath.Join(filepath.Dir(s.dst), "."+filepath.Base(s.dst)+".old-"+filepath.Base(s.tmp))
+		if err := os.Link(s.dst, old); err != nil {
+			return fmt.Errorf("write %s: keep the current file: %w", s.dst, err)
+		}
+		s.old = old
+	}
+	err := os.Rename(s.tmp, s.dst)
+	if renameHook != nil && err == nil {
+		if err = renameHook(s.dst); err != nil {
+			os.Rename(s.dst, s.tmp) // as if the rename had failed
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", s.dst, err)
+	}
+	s.tmp = ""
+	return nil
+}
+
+// renameHook lets a test make a rename fail; nil in the program.
+var renameHook func(dst string) error
+
+// rollback undoes a failed writeAll: committed files are replaced by what
+// they replaced (or removed), staged files and made directories removed.
+func rollback(stage []*staged, made []string) {
+	for i := len(stage) - 1; i >= 0; i-- {
+		s := stage[i]
+		switch {
+		case s.tmp != "":
+			os.Remove(s.tmp)
+			if s.old != "" {
+				os.Remove(s.old)
+			}
+		case s.old != "":
+			os.Rename(s.old, s.dst)
+		default:
+			os.Remove(s.dst)
+		}
+	}
+	for i := len(made) - 1; i >= 0; i-- {
+		os.Remove(made[i])
+	}
 }
 
 // outputPath joins a bundle path under dir, refusing paths that escape it.

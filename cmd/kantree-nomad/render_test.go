@@ -34,7 +34,9 @@ func TestWriteAllAllOrNothing(t *testing.T) {
 		files   []generator.File
 		prepare func(t *testing.T, dir string)
 		wantErr string
-		want    []string // the tree under dir afterwards
+		want    []string          // the tree under dir afterwards
+		wantOld map[string]string // files that must keep their old content
+		midway  bool              // fail the last rename (the file under z/)
 	}{
 		{
 			name:  "writes every file and its directories",
@@ -58,6 +60,35 @@ func TestWriteAllAllOrNothing(t *testing.T) {
 			wantErr: "create",
 			want:    []string{".", "lb"},
 		},
+		{
+			name:  "a directory where a file must go writes nothing and keeps the old files",
+			files: []generator.File{{Path: "README.md", Data: []byte("new")}, {Path: "acl/p.hcl", Data: []byte("new")}, {Path: "lb/nginx.conf.ctmpl", Data: []byte("x")}},
+			prepare: func(t *testing.T, dir string) {
+				if err := os.MkdirAll(filepath.Join(dir, "lb", "nginx.conf.ctmpl"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("old"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr: "directory of that name is in the way",
+			want:    []string{".", "README.md", "lb", "lb/nginx.conf.ctmpl"},
+			wantOld: map[string]string{"README.md": "old"},
+		},
+		{
+			name:  "a rename that fails midway puts back what it replaced",
+			files: []generator.File{{Path: "README.md", Data: []byte("new")}, {Path: "z/f", Data: []byte("new")}},
+			prepare: func(t *testing.T, dir string) {
+				if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("old"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				// z is made read-only after staging by the hook below.
+			},
+			midway:  true,
+			wantErr: "write",
+			want:    []string{".", "README.md"},
+			wantOld: map[string]string{"README.md": "old"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,12 +96,26 @@ func TestWriteAllAllOrNothing(t *testing.T) {
 			if tc.prepare != nil {
 				tc.prepare(t, dir)
 			}
+			if tc.midway {
+				renameHook = func(dst string) error {
+					if filepath.Base(filepath.Dir(dst)) == "z" {
+						return os.ErrPermission
+					}
+					return nil
+				}
+				t.Cleanup(func() { renameHook = nil })
+			}
 			err := writeAll(dir, tc.files)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("writeAll error %v, want %q", err, tc.wantErr)
 			}
 			if got := listTree(t, dir); strings.Join(got, " ") != strings.Join(tc.want, " ") {
 				t.Errorf("tree %v, want %v", got, tc.want)
+			}
+			for name, want := range tc.wantOld {
+				if got, _ := os.ReadFile(filepath.Join(dir, name)); string(got) != want {
+					t.Errorf("%s = %q, want the old %q", name, got, want)
+				}
 			}
 		})
 	}

@@ -22,10 +22,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if !ok {
 		return code
 	}
-	if _, ok := loadDeployment(file, vars, stderr); !ok {
+	dep, ok := loadDeployment(file, vars, stderr)
+	if !ok {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: valid\n", file)
+	fmt.Fprintf(stdout, "%s: valid for Nomad %s\n", file, dep.Nomad.Version)
 	return 0
 }
 
