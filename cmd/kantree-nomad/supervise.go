@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/hashicorp/consul/api"
 
@@ -34,8 +35,11 @@ func parseSuperviseFlags(args []string, stderr io.Writer) (*superviseFlags, erro
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: kantree-nomad supervise -key KEY [flags] -- COMMAND [ARGS...]\n\n"+
-			"Runs COMMAND only while holding a Consul lock on KEY. Consul address, token and TLS\n"+
-			"come from CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_CACERT...\n\nFlags:\n")
+			"Runs COMMAND, and its whole process tree, only while holding a Consul lock on KEY.\n"+
+			"Consul address, TLS and token come from the environment, as for the consul CLI:\n"+
+			"CONSUL_HTTP_ADDR (host:port, https://host:port, unix:///path), CONSUL_HTTP_SSL, CONSUL_CACERT,\n"+
+			"CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE... COMMAND gets\n"+
+			"none of the Consul credentials.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.cfg.Key, "key", "", "Consul KV key used as the lock (required)")
@@ -45,6 +49,7 @@ func parseSuperviseFlags(args []string, stderr io.Writer) (*superviseFlags, erro
 	fs.DurationVar(&f.cfg.CheckTTL, "check-ttl", rules.DefaultCheckTTL, "TTL of the agent check the session is bound to")
 	fs.StringVar(&f.cfg.CheckID, "check-id", "", "ID of that check and of the agent service carrying it (default kantree-lock-$NOMAD_ALLOC_ID, or random)")
 	fs.StringVar(&f.cfg.CheckService, "check-service", defaultCheckService, "name of the agent service carrying that check; the Consul token needs service write on it")
+	fs.DurationVar(&f.cfg.StartTimeout, "start-timeout", supervise.DefaultStartTimeout, "how long to wait for Consul at start before failing (later outages are ridden out)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.watchdog, "watchdog", false, "(internal) run as the fence watchdog that supervise starts between itself and COMMAND")
 	if err := fs.Parse(args); err != nil {
@@ -92,9 +97,11 @@ func runSupervise(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // completeSuperviseConfig fills what flags do not give: Consul client,
 // environment, watchdog command line, check ID.
 func completeSuperviseConfig(cfg *supervise.Config, logFormat string, stdout, stderr io.Writer, log *slog.Logger) error {
-	client, err := api.NewClient(api.DefaultConfig())
+	conf := api.DefaultConfig()
+	client, err := api.NewClient(conf)
 	if err != nil {
-		return fmt.Errorf("supervise: consul client: %w", err)
+		return rules.WithHint(fmt.Errorf("supervise: consul client: %w", err),
+			"Check CONSUL_HTTP_ADDR and the TLS variables (CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY).")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -104,9 +111,22 @@ func completeSuperviseConfig(cfg *supervise.Config, logFormat string, stdout, st
 		cfg.CheckID = defaultCheckID()
 	}
 	cfg.Consul, cfg.Logger, cfg.Clock = client, log, supervise.SystemClock{}
+	cfg.ConsulAddr = consulAddr(conf)
 	cfg.Env, cfg.Stdout, cfg.Stderr = os.Environ(), stdout, stderr
 	cfg.Watchdog = []string{exe, "supervise", "-watchdog", "-kill-grace", cfg.KillGrace.String(), "-log-format", logFormat}
 	return nil
+}
+
+// consulAddr prints where conf reaches Consul, with its scheme.
+func consulAddr(conf *api.Config) string {
+	if strings.HasPrefix(conf.Address, "unix://") {
+		return conf.Address
+	}
+	scheme := conf.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + conf.Address
 }
 
 // defaultCheckID is unique per supervisor: the Nomad allocation, else random.
@@ -126,15 +146,5 @@ func newSuperviseLogger(format string, w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
-	return nil, &superviseFlagError{fmt.Errorf("supervise: unknown -log-format %q", format), "Use -log-format text or -log-format json."}
+	return nil, rules.WithHint(fmt.Errorf("supervise: unknown -log-format %q", format), "Use -log-format text or -log-format json.")
 }
-
-// superviseFlagError is a bad flag value with a hint.
-type superviseFlagError struct {
-	err  error
-	hint string
-}
-
-func (e *superviseFlagError) Error() string { return e.err.Error() }
-func (e *superviseFlagError) Unwrap() error { return e.err }
-func (e *superviseFlagError) Hint() string  { return e.hint }

@@ -26,7 +26,17 @@ type Config struct {
 	// write on it.
 	CheckService string
 	Command      []string // program and arguments
-	Env          []string // the command's environment, without the lock variables
+	// Env is the command's environment. The lock variables and Consul
+	// credentials (consulCredentials) are removed from it.
+	Env []string
+	// StartTimeout bounds the start: registering the check with the local
+	// agent and creating the first session. Past it Run fails, so that
+	// the task fails where an operator sees it; 0 means
+	// DefaultStartTimeout. Later outages are ridden out without bound.
+	StartTimeout time.Duration
+	// ConsulAddr is where Consul is reached, as the client was configured
+	// (for example CONSUL_HTTP_ADDR); only used in messages.
+	ConsulAddr string
 
 	// Watchdog is the argv that starts the fence watchdog (this binary in
 	// watchdog mode); the command is appended after "--".
@@ -45,17 +55,31 @@ const (
 	EnvFencingToken = "KANTREE_FENCING_TOKEN"
 )
 
-// ConfigError is a configuration the supervisor refuses to run with.
+// DefaultStartTimeout is how long supervise waits for Consul at start
+// before it fails. A local agent answers within seconds of its own start,
+// and a first session needs a leader, which an election gives within
+// about ten; half a minute rides out both, plus an agent that starts a
+// little after the task on a booting node, and still shows an operator a
+// failed task (and Nomad restarts it) within the first minute.
+const DefaultStartTimeout = 30 * time.Second
+
+// ConfigError is a configuration the supervisor refuses to run with. Err
+// carries a hint (rules.Hint) that says what to change.
 type ConfigError struct {
-	Err  error
-	hint string
+	Err error
 }
 
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// Hint says what to change.
-func (e *ConfigError) Hint() string { return e.hint }
+func configError(err error, hint string) error {
+	return &ConfigError{Err: rules.WithHint(err, hint)}
+}
+
+// keyHint explains the normal form of a lock key.
+const keyHint = "Write the key in its one normal form, the one render puts in the ACL policy: segments of letters, " +
+	"digits, '_', '-' and '.' joined by single '/', for example -key kantree/<job>/scheduler. Consul would store " +
+	"or redirect any other spelling under a name the policy does not grant."
 
 // Timings returns the lock timings of c for rules.CheckLockTimings. The
 // Nomad kill_timeout is unknown at run time.
@@ -68,19 +92,32 @@ func (c *Config) Timings() rules.LockTimings {
 func (c *Config) Validate() error {
 	switch {
 	case c.Key == "":
-		return &ConfigError{errors.New("supervise: no lock key"), "Pass -key, for example -key kantree/scheduler."}
+		return configError(errors.New("supervise: no lock key"), "Pass -key, for example -key kantree/scheduler.")
 	case c.CheckService == "":
-		return &ConfigError{errors.New("supervise: no service name for the check"), "Pass -check-service, for example -check-service kantree-scheduler-lock."}
+		return configError(errors.New("supervise: no service name for the check"), "Pass -check-service, for example -check-service kantree-scheduler-lock.")
 	case len(c.Command) == 0:
-		return &ConfigError{errors.New("supervise: no command to run"), "Put the command after --, for example -- ./platform run scheduler."}
+		return configError(errors.New("supervise: no command to run"), "Put the command after --, for example -- ./platform run scheduler.")
 	case c.CheckTTL <= 0 || c.CheckTTL >= c.LockDelay:
-		return &ConfigError{fmt.Errorf("supervise: check TTL %s must be above 0 and below lock-delay %s", c.CheckTTL, c.LockDelay),
-			"Use a check TTL of a few seconds, for example -check-ttl 3s."}
+		return configError(fmt.Errorf("supervise: check TTL %s must be above 0 and below lock-delay %s", c.CheckTTL, c.LockDelay),
+			"Use a check TTL of a few seconds, for example -check-ttl 3s.")
+	case c.StartTimeout < 0:
+		return configError(fmt.Errorf("supervise: start timeout %s is negative", c.StartTimeout), "Pass -start-timeout 30s, or leave it out.")
+	}
+	if err := rules.CheckLockKey(c.Key); err != nil {
+		return configError(fmt.Errorf("supervise: -key: %w", err), keyHint)
 	}
 	if err := rules.CheckLockTimings(c.Timings()); err != nil {
-		return &ConfigError{fmt.Errorf("supervise: %w", err), err.Hint()}
+		return configError(fmt.Errorf("supervise: %w", err), err.Hint())
 	}
 	return nil
+}
+
+// startTimeout is StartTimeout or its default.
+func (c *Config) startTimeout() time.Duration {
+	if c.StartTimeout == 0 {
+		return DefaultStartTimeout
+	}
+	return c.StartTimeout
 }
 
 // fenceAfter is how long the command may run without a confirmation.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 func validConfig() Config {
@@ -28,6 +30,12 @@ func TestValidate(t *testing.T) {
 			wantErr: "check TTL 5s", wantHint: "-check-ttl"},
 		{name: "fence deadline too short", change: func(c *Config) { c.LockDelay = 3 * time.Second; c.CheckTTL = time.Second },
 			wantErr: "unsafe scheduler lock timings: lock_delay", wantHint: "Raise lock_delay"},
+		{name: "key with '..'", change: func(c *Config) { c.Key = "kantree/../../other/lock" },
+			wantErr: `-key: lock key "kantree/../../other/lock" has a ".." segment`, wantHint: "normal form"},
+		{name: "key with '//'", change: func(c *Config) { c.Key = "kantree//x" },
+			wantErr: "empty segment", wantHint: "normal form"},
+		{name: "negative start timeout", change: func(c *Config) { c.StartTimeout = -time.Second },
+			wantErr: "start timeout", wantHint: "-start-timeout"},
 		{name: "TTL below Consul's minimum", change: func(c *Config) { c.TTL = 5 * time.Second },
 			wantErr: "unsafe scheduler lock timings: ttl", wantHint: "10s"},
 	}
@@ -43,18 +51,11 @@ func TestValidate(t *testing.T) {
 				return
 			}
 			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(ce.Hint(), tc.wantHint) {
-				t.Fatalf("Validate() = %v (hint %q), want an error with %q and a hint with %q", err, hintOf(ce), tc.wantErr, tc.wantHint)
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(rules.Hint(err), tc.wantHint) {
+				t.Fatalf("Validate() = %v (hint %q), want an error with %q and a hint with %q", err, rules.Hint(err), tc.wantErr, tc.wantHint)
 			}
 		})
 	}
-}
-
-func hintOf(ce *ConfigError) string {
-	if ce == nil {
-		return ""
-	}
-	return ce.Hint()
 }
 
 func TestPeriodsFitTheFenceDeadline(t *testing.T) {
@@ -70,9 +71,10 @@ func TestPeriodsFitTheFenceDeadline(t *testing.T) {
 	}
 }
 
-func TestWithoutLockEnv(t *testing.T) {
-	got := withoutLockEnv([]string{"A=1", EnvLockHeld + "=1", EnvFencingToken + "=9", "B=2"})
-	if want := []string{"A=1", "B=2"}; !slices.Equal(got, want) {
+func TestWatchdogEnv(t *testing.T) {
+	got := watchdogEnv([]string{"A=1", EnvLockHeld + "=1", EnvFencingToken + "=9", "CONSUL_HTTP_TOKEN=s",
+		"CONSUL_HTTP_TOKEN_FILE=/secrets/t", "CONSUL_HTTP_AUTH=u:p", "CONSUL_HTTP_ADDR=127.0.0.1:8500", "B=2"})
+	if want := []string{"A=1", "CONSUL_HTTP_ADDR=127.0.0.1:8500", "B=2"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

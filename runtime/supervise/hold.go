@@ -56,9 +56,15 @@ func (s *Supervisor) untilFence(last stamp) time.Duration {
 }
 
 // childEnded handles the watchdog's exit: the command exited on its own,
-// or the watchdog fenced it.
+// the watchdog fenced it, or the watchdog was killed. A killed watchdog is
+// not a command exit: the lock is not released, so a standby waits out
+// the lock-delay after the session ends.
 func (s *Supervisor) childEnded(f *fence) (result, error) {
 	f.stop(s.cfg.KillGrace) // the command is gone: this only closes the pipe
+	if died, strays := f.watchdogDied(); died {
+		s.log.Warn("fenced", "reason", fmt.Sprintf("the watchdog died (exit code %d); the supervisor killed what was left of the command's tree (%d processes)", f.exitCode(), strays))
+		return result{out: outFenced, code: f.exitCode()}, nil
+	}
 	if reason := f.fencedReason(); reason != "" {
 		s.log.Warn("fenced", "reason", "watchdog: "+reason)
 		return result{out: outFenced, code: f.exitCode()}, nil

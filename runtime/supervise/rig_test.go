@@ -2,6 +2,7 @@ package supervise_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,13 +84,29 @@ func (r *rig) start(name string) *supervisor {
 
 func (r *rig) startCommand(name string, args []string, consulAddr string) *supervisor {
 	r.t.Helper()
+	return r.startCommandWith(name, args, startOpts{consul: consulAddr})
+}
+
+// startOpts say how startCommandWith starts a supervisor.
+type startOpts struct {
+	consul   string   // CONSUL_HTTP_ADDR; "" for the rig's
+	env      []string // more environment
+	cgroupFD int      // when above 0: start it in this cgroup v2
+}
+
+func (r *rig) startCommandWith(name string, args []string, o startOpts) *supervisor {
+	r.t.Helper()
 	cmd := exec.Command(r.bin, args...)
 	cmd.Dir = r.t.TempDir()
-	cmd.Env = append(os.Environ(), "CONSUL_HTTP_ADDR="+consulAddr, "DATABASE_URL="+r.dbURL,
+	cmd.Env = append(os.Environ(), "CONSUL_HTTP_ADDR="+cmp.Or(o.consul, r.consul), "DATABASE_URL="+r.dbURL,
 		"KANTREE_INSTANCE_ID="+name)
+	cmd.Env = append(cmd.Env, o.env...)
 	// Pdeathsig: nothing survives a crashed test binary. No new process
 	// group: signals in the tests go to the supervisor's PID only.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if o.cgroupFD > 0 {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, o.cgroupFD
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		r.t.Fatal(err)
@@ -101,6 +119,51 @@ func (r *rig) startCommand(name string, args []string, consulAddr string) *super
 	go s.read(stderr)
 	r.t.Cleanup(func() { s.cleanup(r.t) })
 	return s
+}
+
+// startWrapped starts a supervisor whose command is testdata/wrapper
+// running the stand-in scheduler, which the wrapper moves out of its
+// process group. It returns the scheduler's PID, killed at cleanup in
+// case it escaped.
+func (r *rig) startWrapped(name, wrapper string) (*supervisor, int) {
+	r.t.Helper()
+	pidFile := filepath.Join(r.t.TempDir(), "worker.pid")
+	script, err := filepath.Abs(filepath.Join("testdata", wrapper))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	args := append([]string{"supervise", "-log-format", "json", "-key", r.key}, r.timings...)
+	s := r.startCommand(name, append(args, "--", script, pidFile, r.platform, "run", "scheduler"), r.consul)
+	pid := readPIDFile(r.t, pidFile, 30*time.Second)
+	r.t.Cleanup(func() { killIfPlatform(pid) })
+	return s, pid
+}
+
+// readPIDFile waits for a PID written, with a newline, to path.
+func readPIDFile(t *testing.T, path string, timeout time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(path)
+		if err == nil && strings.HasSuffix(string(b), "\n") {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatalf("pid file %s: %v", path, err)
+			}
+			return pid
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no pid in %s after %s", path, timeout)
+	return 0
+}
+
+// killIfPlatform kills pid if it is still a stand-in platform: a test of
+// the old code leaves an escaped scheduler behind.
+func killIfPlatform(pid int) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(b)) == "platform" {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // read collects the supervisor's output: JSON lines become events; every

@@ -1,6 +1,8 @@
 package supervise_test
 
 import (
+	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -46,10 +48,19 @@ func TestRefusesBadArguments(t *testing.T) {
 		{"no command", []string{"-key", "k"}, "kantree-nomad: hint: Put the command after --"},
 		{"no key", []string{"--", "true"}, "kantree-nomad: hint: Pass -key"},
 		{"bad log format", []string{"-key", "k", "-log-format", "xml", "--", "true"}, "kantree-nomad: hint: Use -log-format text"},
+		// Issue 10, case 6: Consul redirects the first and stores the
+		// second as kantree/x, a key the ACL policy does not name.
+		{"key with ..", []string{"-key", "kantree/../../other/lock", "--", "true"}, `has a ".." segment` + "\nkantree-nomad: hint: Write the key in its one normal form"},
+		{"key with //", []string{"-key", "kantree//x", "--", "true"}, "has an empty segment ('//')\nkantree-nomad: hint: Write the key in its one normal form"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(bin, append([]string{"supervise"}, tc.args...)...)
+			// Where nothing listens: a refusal must not need Consul (and
+			// a supervisor that waits instead is ended by the context).
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, append([]string{"supervise"}, tc.args...)...)
+			cmd.Env = append(os.Environ(), "CONSUL_HTTP_ADDR="+closedAddr(t))
 			out, _ := cmd.CombinedOutput()
 			if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), tc.want) {
 				t.Errorf("exit code %d, output:\n%s\nwant exit code 2 and %q", code, out, tc.want)

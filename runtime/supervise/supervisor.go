@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
+	"github.com/kantree-nomad/kantree-nomad/runtime/child"
 )
 
 // Supervisor holds the lock and runs the command. Make one with New.
@@ -48,14 +51,19 @@ type result struct {
 
 // Run waits for the lock, runs the command while holding it and returns
 // the exit code the supervisor should exit with: 0 after a shutdown asked
-// through ctx, the command's own code when it exits on its own. A lost or
-// fenced lock sends the supervisor back to waiting.
+// through ctx, the command's own code when it exits on its own, 1 when
+// Consul did not answer within the start timeout. A lost or fenced lock
+// sends the supervisor back to waiting.
 func (s *Supervisor) Run(ctx context.Context) (int, error) {
-	if err := s.registerService(ctx); err != nil {
-		if ctx.Err() != nil {
-			return 0, nil
-		}
-		return 1, err
+	// A subreaper: if the watchdog is killed, the command's tree comes
+	// to the supervisor, which kills it (fence.readStatus).
+	if err := child.BecomeSubreaper(); err != nil {
+		return 1, fmt.Errorf("supervise: %w", err)
+	}
+	startCtx, cancel := context.WithTimeout(ctx, s.cfg.startTimeout())
+	defer cancel()
+	if err := s.registerService(startCtx); err != nil {
+		return s.startFailed(ctx, err)
 	}
 	// The check stays passing until the lock is released, even after ctx
 	// ends, so that the session is not invalidated under a stopping child.
@@ -65,11 +73,18 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 		stopCheck()
 		s.deregisterService(context.WithoutCancel(ctx))
 	}()
+	id, err := s.createSession(startCtx)
+	if err != nil {
+		return s.startFailed(ctx, err)
+	}
+	cancel() // from here on, outages are ridden out
+	return s.loop(ctx, id)
+}
+
+// loop runs cycles, each with a new session, until one ends the
+// supervisor.
+func (s *Supervisor) loop(ctx context.Context, id string) (int, error) {
 	for {
-		id, err := s.createSession(ctx)
-		if err != nil {
-			return 0, nil // only ctx ends the retries
-		}
 		res, err := s.cycle(ctx, id)
 		s.destroySession(context.WithoutCancel(ctx), id)
 		switch {
@@ -80,7 +95,24 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 		case res.out == outExited:
 			return res.code, nil
 		}
+		if id, err = s.createSession(ctx); err != nil {
+			return 0, nil // only ctx ends the retries
+		}
 	}
+}
+
+// startFailed is the end of a start that Consul did not answer in time
+// (or a shutdown asked meanwhile).
+func (s *Supervisor) startFailed(ctx context.Context, err error) (int, error) {
+	if ctx.Err() != nil {
+		return 0, nil
+	}
+	return 1, rules.WithHint(
+		fmt.Errorf("supervise: no answer from Consul at %s within %s (-start-timeout): %w", s.cfg.ConsulAddr, s.cfg.startTimeout(), err),
+		"Check that a Consul agent listens there and that the token may use it. supervise finds Consul as the consul CLI does: "+
+			"CONSUL_HTTP_ADDR (host:port, https://host:port or unix:///path/to/socket), CONSUL_HTTP_SSL=true and CONSUL_CACERT "+
+			"(or CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME) for TLS, and CONSUL_HTTP_TOKEN or "+
+			"CONSUL_HTTP_TOKEN_FILE for the token. Raise -start-timeout if the agent starts slowly.")
 }
 
 // cycle waits for the lock with session id and holds it until the

@@ -33,12 +33,23 @@ type WatchdogConfig struct {
 // clock, so a deadline passed during a suspend is seen soon after resume.
 const watchdogTick = 250 * time.Millisecond
 
-// RunWatchdog runs the command until it exits, the supervisor asks it to
-// stop (ctx ends), the supervisor goes away (fd 3 closes) or the deadline
-// passes; it returns the command's exit code.
+// onTime is how late the watchdog may notice the fence deadline and still
+// give the command its kill grace. Later than that, the watchdog was not
+// running (stopped, frozen with the tree, suspended): the grace was spent
+// while it did not run, and the tree is killed at once.
+const onTime = 100 * time.Millisecond
+
+// RunWatchdog runs the command's whole process tree until the command
+// exits, the supervisor asks it to stop (ctx ends), the supervisor goes
+// away (fd 3 closes) or the deadline passes; it returns the command's
+// exit code once nothing of the tree is left.
 func RunWatchdog(ctx context.Context, cfg WatchdogConfig) int {
 	syscall.CloseOnExec(3) // the command must not inherit the pipes
 	syscall.CloseOnExec(4)
+	if err := child.BecomeSubreaper(); err != nil {
+		cfg.Logger.Error("watchdog: cannot hold the command's process tree", "reason", err.Error())
+		return 1
+	}
 	status := os.NewFile(4, "watchdog-status")
 	words := make(chan uint64)
 	go readWords(os.NewFile(3, "watchdog-deadlines"), words)
@@ -60,12 +71,12 @@ func RunWatchdog(ctx context.Context, cfg WatchdogConfig) int {
 		return 1
 	}
 	env := append(os.Environ(), EnvLockHeld+"=1", EnvFencingToken+"="+strconv.FormatUint(token, 10))
-	c, err := child.Start(child.Spec{Path: cfg.Command[0], Args: cfg.Command[1:], Env: env, Stdout: cfg.Stdout, Stderr: cfg.Stderr})
+	c, err := child.Start(child.Spec{Path: cfg.Command[0], Args: cfg.Command[1:], Env: env, Stdout: cfg.Stdout, Stderr: cfg.Stderr, Tree: true})
 	if err != nil {
 		cfg.Logger.Error("watchdog: command did not start", "reason", err.Error())
 		return 127
 	}
-	fmt.Fprintf(status, "started %d\n", c.PID())
+	fmt.Fprintf(status, "started %d %s\n", c.PID(), c.Cgroup())
 	code := watch(ctx, cfg, c, deadline, words, status)
 	fmt.Fprintf(status, "exited %d\n", code) // the command is reaped: the lock may go
 	return code
@@ -81,23 +92,44 @@ func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline tim
 		case <-c.Done():
 			return c.ExitCode()
 		case <-ctx.Done():
-			_ = c.Stop(cfg.KillGrace)
-			return c.ExitCode()
+			return stopTree(cfg, c, deadline)
 		case d, ok := <-deadlines:
 			if !ok {
 				cfg.Logger.Warn("watchdog: supervisor gone; stopping the command")
-				_ = c.Stop(cfg.KillGrace)
-				return c.ExitCode()
+				return stopTree(cfg, c, deadline)
 			}
 			deadline = max(deadline, time.Duration(d))
 		case <-t.C:
 			if late := cfg.Clock.Boottime() - deadline; late >= 0 {
-				fmt.Fprintf(status, "fenced no confirmation reached the watchdog before its deadline (%s late)\n", late)
-				_ = c.Stop(cfg.KillGrace)
-				return c.ExitCode()
+				return fenceTree(cfg, c, late, status)
 			}
 		}
 	}
+}
+
+// stopTree stops the tree on request: with the kill grace before the
+// fence deadline, at once (SIGKILL) past it.
+func stopTree(cfg WatchdogConfig, c *child.Child, deadline time.Duration) int {
+	if cfg.Clock.Boottime() >= deadline {
+		_ = c.Kill()
+	} else {
+		_ = c.Stop(cfg.KillGrace)
+	}
+	return c.ExitCode()
+}
+
+// fenceTree stops the tree at the fence deadline, noticed late by late:
+// SIGTERM and what is left of the kill grace when on time, SIGKILL at
+// once otherwise.
+func fenceTree(cfg WatchdogConfig, c *child.Child, late time.Duration, status io.Writer) int {
+	if late > onTime {
+		fmt.Fprintf(status, "fenced the watchdog did not run for %s past its deadline (stopped, frozen or suspended); killed at once\n", late)
+		_ = c.Kill()
+		return c.ExitCode()
+	}
+	fmt.Fprintf(status, "fenced no confirmation reached the watchdog before its deadline (%s late)\n", late)
+	_ = c.Stop(cfg.KillGrace - late)
+	return c.ExitCode()
 }
 
 // readWords forwards each number read from r and closes out at EOF.
