@@ -130,37 +130,64 @@ var builds struct {
 // of the executable, named "platform".
 func BuildPlatform(t testing.TB) string {
 	t.Helper()
-	return build(t, "./internal/kantreestub/platform", "platform")
+	return build(t, "./internal/kantreestub/platform", "platform", false)
+}
+
+// BuildPlatformStatic is BuildPlatform built with CGO_ENABLED=0: a static
+// executable that runs in the exec driver's chroot, which has no C
+// library of the host.
+func BuildPlatformStatic(t testing.TB) string {
+	t.Helper()
+	return build(t, "./internal/kantreestub/platform", "platform", true)
 }
 
 // BuildKantreeNomad builds ./cmd/kantree-nomad once per test binary and
 // returns the path of the executable.
 func BuildKantreeNomad(t testing.TB) string {
 	t.Helper()
-	return build(t, "./cmd/kantree-nomad", "kantree-nomad")
+	return build(t, "./cmd/kantree-nomad", "kantree-nomad", false)
 }
 
-// build runs go build for pkg once per test binary. The binary lives in a
-// directory removed by Main, or in the test's TempDir when Main is not used.
-func build(t testing.TB, pkg, name string) string {
+// BuildKantreeNomadStatic is BuildKantreeNomad built with CGO_ENABLED=0, as
+// `make build` ships it: it runs in the exec driver's chroot.
+func BuildKantreeNomadStatic(t testing.TB) string {
+	t.Helper()
+	return build(t, "./cmd/kantree-nomad", "kantree-nomad", true)
+}
+
+// build runs go build for pkg once per test binary (static: with
+// CGO_ENABLED=0). The binary lives in a directory removed by Main, or in the
+// test's TempDir when Main is not used; a static build in a subdirectory
+// "static", under the same name.
+func build(t testing.TB, pkg, name string, static bool) string {
 	t.Helper()
 	builds.Lock()
 	defer builds.Unlock()
-	if p, ok := builds.paths[pkg]; ok {
+	key := pkg + " static=" + strconv.FormatBool(static)
+	if p, ok := builds.paths[key]; ok {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
 	dir := binDir(t)
+	if static {
+		dir = filepath.Join(dir, "static")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatalf("testbed: %v", err)
+		}
+	}
 	out := filepath.Join(dir, name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = RepoRoot(t)
+	if static {
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("testbed: go build %s: %v\n%s", pkg, err, b)
 	}
 	if builds.paths == nil {
 		builds.paths = map[string]string{}
 	}
-	builds.paths[pkg] = out
+	builds.paths[key] = out
 	return out
 }
