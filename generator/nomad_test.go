@@ -15,8 +15,8 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/kantree-nomad/kantree-nomad/internal/examples"
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
-	"github.com/kantree-nomad/kantree-nomad/jobspec"
 	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
@@ -81,27 +81,11 @@ func nomadVersion(t *testing.T, nomad string) string {
 	return string(m[1])
 }
 
-// examplesFor loads every example with nomad_version set to v. An example
-// that logs in to Vault by role (Nomad 1.7+) lists the policy instead, as
-// an operator on an older Nomad would.
+// examplesFor is every example rendered for Nomad v, as test cases.
 func examplesFor(t *testing.T, v string) []testCase {
-	t.Helper()
-	paths, _ := filepath.Glob("../examples/*/kantree.hcl")
 	var out []testCase
-	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src = append([]byte("nomad_version = \""+v+"\"\n"), src...)
-		if !rules.NomadHas(v, rules.VaultWorkloadIdentity) {
-			src = regexp.MustCompile(`vault_role\s*=\s*("[^"]*")`).ReplaceAll(src, []byte("vault_policies = [$1]"))
-		}
-		d, _, diags := jobspec.Parse(p, src, jobspec.LoadOptions{})
-		if diags.HasErrors() {
-			t.Fatalf("%s for Nomad %s: %s", p, v, diags)
-		}
-		out = append(out, testCase{"example-" + filepath.Base(filepath.Dir(p)) + "-nomad-" + v, d})
+	for _, e := range examples.ForNomad(t, v) {
+		out = append(out, testCase{"example-" + e.Name + "-nomad-" + v, e.Dep})
 	}
 	return out
 }

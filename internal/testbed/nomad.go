@@ -36,6 +36,9 @@ type Nomad struct {
 	ports  *portWindow
 	reaper reaper
 	once   sync.Once
+
+	clientOnce sync.Once
+	client     *nomadapi.Client
 }
 
 // NomadOptions configure StartNomad. The zero value is a dev agent with
@@ -113,13 +116,18 @@ func (n *Nomad) Addr() string { return "http://" + n.HTTPAddr }
 // Env returns the environment that points the nomad CLI at this agent.
 func (n *Nomad) Env() []string { return []string{"NOMAD_ADDR=" + n.Addr()} }
 
-// Client returns a Nomad API client for this agent.
+// Client returns the Nomad API client for this agent: one client, so that
+// its connections are reused (the agent refuses a client IP more than 100
+// concurrent connections, and every new client opens its own).
 func (n *Nomad) Client() *nomadapi.Client {
-	c, err := nomadapi.NewClient(&nomadapi.Config{Address: n.Addr()})
-	if err != nil {
-		panic(fmt.Sprintf("testbed: nomad api client: %v", err)) // fails only on bad TLS config
-	}
-	return c
+	n.clientOnce.Do(func() {
+		c, err := nomadapi.NewClient(&nomadapi.Config{Address: n.Addr()})
+		if err != nil {
+			panic(fmt.Sprintf("testbed: nomad api client: %v", err)) // fails only on bad TLS config
+		}
+		n.client = c
+	})
+	return n.client
 }
 
 // CLI runs the nomad command line against this agent and returns its
