@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -22,11 +21,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	pg := fs.String("postgres", "", "PostgreSQL URL or DSN (default $DATABASE_URL; prefer the variable: argv is public)")
 	release := fs.String("release", "", "the release the command applies (required); passed as KANTREE_VERSION")
 	key := fs.Int64("lock-key", migrate.DefaultLockKey, "PostgreSQL advisory lock key; the same for every migrate of a database")
-	poll := fs.Duration("poll", 500*time.Millisecond, "how often a waiting migrate tries the lock")
-	check := fs.Duration("check", time.Second, "how often the lock connection is pinged while the command runs")
-	pingLimit := fs.Duration("ping-timeout", 5*time.Second, "a ping slower than this counts as a lost lock connection")
+	poll := fs.Duration("poll", 500*time.Millisecond, "how often a waiting migrate tries the lock and reads the lease")
+	check := fs.Duration("check", time.Second, "how often the lease is renewed while the command runs")
+	pingLimit := fs.Duration("ping-timeout", 5*time.Second, "how long one lease renewal or reconnection may take")
 	grace := fs.Duration("kill-grace", 10*time.Second, "SIGTERM to SIGKILL when the command must be stopped")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for PostgreSQL to be usable before giving up")
+	lease := fs.Duration("lease", 30*time.Second, "lease of a running attempt; a successor waits it out (plus 2s) after its holder goes silent")
+	recordFor := fs.Duration("record-for", 2*time.Minute, "how long to keep trying to record how the command ended")
+	unknown := fs.String("unknown", migrate.UnknownStop, "an earlier attempt of this release ended with no result recorded: stop, rerun or succeeded")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -38,25 +40,24 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	dsn := runtimeEnv(*pg, "DATABASE_URL")
-	secrets := diagnosis.Secrets(dsn)
-	stdout, stderr = diagnosis.NewFilter(stdout, secrets...), diagnosis.NewFilter(stderr, secrets...)
+	out := diagnosis.NewOutput(stdout, stderr, diagnosis.Secrets(dsn)...)
 	cfg := migrate.Config{
 		DSN: dsn, Release: *release, LockKey: *key, Command: fs.Args(), Env: os.Environ(),
-		Host: migrateHost(), Stdout: stdout, Stderr: stderr,
-		Log:  slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "migrate"),
+		Host: migrateHost(), Stdout: out.Stdout, Stderr: out.Stderr, Log: out.Log.With("cmd", "migrate"),
 		Poll: *poll, Check: *check, PingLimit: *pingLimit, Grace: *grace, Wait: *wait,
+		Lease: *lease, RecordFor: *recordFor, Unknown: *unknown,
 	}
-	out, err := migrate.Run(ctx, cfg)
+	res, err := migrate.Run(ctx, cfg)
 	if err != nil {
-		printRuntimeErrors(stderr, err)
+		printRuntimeErrors(out, err)
 		return 1
 	}
-	if out.Skipped {
-		fmt.Fprintf(stdout, "migrate: release %s was already applied (attempt %d on %s); nothing to do\n",
-			*release, out.Entry.Attempt, out.Entry.Host)
+	if res.Skipped {
+		fmt.Fprintf(out.Stdout, "migrate: release %s: nothing to do, the schema is at release %s (attempt %d on %s)\n",
+			*release, res.Schema, res.Entry.Attempt, res.Entry.Host)
 		return 0
 	}
-	fmt.Fprintf(stdout, "migrate: release %s applied (attempt %d)\n", *release, out.Entry.Attempt)
+	fmt.Fprintf(out.Stdout, "migrate: release %s applied (attempt %d)\n", *release, res.Entry.Attempt)
 	return 0
 }
 

@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
 	"github.com/kantree-nomad/kantree-nomad/runtime/preflight"
 )
@@ -43,16 +41,15 @@ func runPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Release: *release, Timeout: *timeout, AttemptTimeout: *attempt, MaxBackoff: *maxBackoff,
 	}
 	secrets := append(diagnosis.Secrets(cfg.PostgresDSN), diagnosis.Secrets(cfg.RedisURL)...)
-	stdout, stderr = diagnosis.NewFilter(stdout, secrets...), diagnosis.NewFilter(stderr, secrets...)
-	cfg.Log = slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "preflight")
-	redis.SetLogger(quietRedisLog{})
+	out := diagnosis.NewOutput(stdout, stderr, secrets...)
+	cfg.Log = out.Log.With("cmd", "preflight")
 	report, err := preflight.Run(ctx, cfg)
 	if err != nil {
-		printRuntimeErrors(stderr, err)
+		printRuntimeErrors(out, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "preflight: ok: postgres %s: %s\n", diagnosis.Redact(cfg.PostgresDSN), report.Postgres)
-	fmt.Fprintf(stdout, "preflight: ok: redis %s: %s\n", diagnosis.Redact(cfg.RedisURL), report.Redis)
+	fmt.Fprintf(out.Stdout, "preflight: ok: postgres %s: %s\n", diagnosis.RedactDSN(cfg.PostgresDSN), report.Postgres)
+	fmt.Fprintf(out.Stdout, "preflight: ok: redis %s: %s\n", diagnosis.RedactDSN(cfg.RedisURL), report.Redis)
 	return 0
 }
 
@@ -65,33 +62,19 @@ func runtimeEnv(flagValue, name string) string {
 	return os.Getenv(name)
 }
 
-// printRuntimeErrors prints each error of a joined error with its own hint.
-func printRuntimeErrors(w io.Writer, err error) {
+// printRuntimeErrors prints each error of a joined error with its own
+// hint, redacted, on out.Stderr.
+func printRuntimeErrors(out *diagnosis.Output, err error) {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range joined.Unwrap() {
-			printRuntimeErrors(w, e)
+			printRuntimeErrors(out, e)
 		}
 		return
 	}
-	printError(w, err)
+	printError(out.Stderr, out.Error(err))
 }
 
-// runtimeUsageError is a command-line mistake; its hint points at -help.
-type runtimeUsageError struct{ msg string }
-
+// runtimeUsage is a command-line mistake; its hint points at -help.
 func runtimeUsage(format string, args ...any) error {
-	return &runtimeUsageError{msg: fmt.Sprintf(format, args...)}
+	return rules.WithHint(fmt.Errorf(format, args...), "run 'kantree-nomad <command> -help' for the flags")
 }
-
-func (e *runtimeUsageError) Error() string { return e.msg }
-
-// Hint says where the flags are described.
-func (e *runtimeUsageError) Hint() string { return "run 'kantree-nomad <command> -help' for the flags" }
-
-// quietRedisLog drops go-redis's own log lines (each dial and sentinel
-// retry), which would break the one-line-per-attempt output; the diagnosis
-// of each attempt says what they would have said.
-type quietRedisLog struct{}
-
-// Printf discards the message.
-func (quietRedisLog) Printf(context.Context, string, ...any) {}

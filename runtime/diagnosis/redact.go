@@ -13,17 +13,24 @@ var (
 	// urlToken finds URL-like tokens in free text: a scheme, "://", and
 	// everything up to white space or a quote.
 	urlToken = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.\\-]*://[^\\s\"'`]*")
-	// secretParam finds password parameters: in a URL query the value ends
-	// at '&' or '#', in a key=value DSN at white space (or it is quoted).
+	// urlStart tells a URL from a key=value DSN.
+	urlStart = regexp.MustCompile(`^\s*[A-Za-z][A-Za-z0-9+.\-]*://`)
+	// secretQuery finds password parameters in a URL query; the value ends
+	// at '&' or '#'.
 	secretQuery = regexp.MustCompile(`(?i)\b((?:ssl|sentinel_)?password|pass|pwd)=([^&#]*)`)
-	secretKV    = regexp.MustCompile(`(?i)\b((?:ssl|sentinel_)?password|pass|pwd)(\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+	// secretKey finds the start of a password in a key=value DSN.
+	secretKey = regexp.MustCompile(`(?i)\b((?:ssl|sentinel_)?password|pass|pwd)(\s*=\s*)`)
+	// nextKey is what follows a value in a well-formed key=value DSN.
+	nextKey = regexp.MustCompile(`^\s+[A-Za-z_][A-Za-z0-9_]*\s*=`)
 )
 
 // Redact returns s with every password it can recognise replaced by Mask:
 // the password in the user info of URLs (postgres://, postgresql://,
 // redis://, rediss://, redis-sentinel://, multi-host forms included),
-// password query parameters, and password=... in key=value DSNs. When a URL
-// is ambiguous it masks too much rather than too little.
+// password query parameters, and password=... in key=value DSNs. It reads s
+// as free text; when s is known to be one URL or DSN, RedactDSN masks more
+// reliably. When a URL is ambiguous it masks too much rather than too
+// little.
 func Redact(s string) string {
 	var b strings.Builder
 	last := 0
@@ -36,8 +43,77 @@ func Redact(s string) string {
 	return b.String()
 }
 
-func redactKV(s string) string {
-	return secretKV.ReplaceAllString(s, "${1}${2}"+Mask)
+// RedactDSN returns dsn, one URL or one key=value DSN, with its passwords
+// masked. Unlike Redact it reads the whole string as one URL, so a password
+// holding quotes, spaces or '@' is masked whole.
+func RedactDSN(dsn string) string {
+	if urlStart.MatchString(dsn) {
+		return redactURL(dsn)
+	}
+	return redactKVWhole(dsn, true)
+}
+
+// redactKV masks the value of every password key in s, read the way libpq
+// and pgx read a key=value DSN: a value runs to the first white space that
+// is neither quoted nor escaped with a backslash.
+func redactKV(s string) string { return redactKVWhole(s, false) }
+
+// redactKVWhole is redactKV; when whole is true, s is one DSN, and a value
+// followed by anything but another key=value (a password with unquoted
+// spaces, which the DSN parser rejects) is masked up to the next key.
+func redactKVWhole(s string, whole bool) string {
+	var b strings.Builder
+	for {
+		loc := secretKey.FindStringIndex(s)
+		if loc == nil {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:loc[1]])
+		s = s[loc[1]:]
+		end := kvValueEnd(s, whole)
+		if end > 0 {
+			b.WriteString(Mask)
+		}
+		s = s[end:]
+	}
+}
+
+// kvValueEnd returns the length of the value at the start of s. With
+// whole, unquoted white space ends the value only before another key= or
+// at the end.
+func kvValueEnd(s string, whole bool) int {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			i++
+		case c == '\'':
+			quoted = !quoted
+		case !quoted && isSpace(c) && (!whole || strings.TrimSpace(s[i:]) == "" || nextKey.MatchString(s[i:])):
+			return i
+		}
+	}
+	return len(s)
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// kvValue returns the value at the start of s as pgx reads it: quotes
+// removed, backslash escapes resolved.
+func kvValue(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		} else if s[i] == '\'' {
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // redactURL masks the password of the user info and of query parameters.
@@ -47,10 +123,7 @@ func redactKV(s string) string {
 func redactURL(u string) string {
 	i := strings.Index(u, "://") + 3
 	scheme, rest := u[:i], u[i:]
-	at := strings.LastIndex(cut(rest, "?"), "@")
-	if at < 0 {
-		at = strings.LastIndex(rest, "@")
-	}
+	at := userinfoEnd(rest)
 	if at >= 0 {
 		user, _, hasPass := strings.Cut(rest[:at], ":")
 		if hasPass {
@@ -62,14 +135,24 @@ func redactURL(u string) string {
 	return scheme + head + secretQuery.ReplaceAllString(query, "${1}="+Mask)
 }
 
+// userinfoEnd returns the index of the '@' that ends the user info of rest
+// (a URL after "://"), or -1.
+func userinfoEnd(rest string) int {
+	at := strings.LastIndex(cut(rest, "?"), "@")
+	if at < 0 {
+		at = strings.LastIndex(rest, "@")
+	}
+	return at
+}
+
 func cut(s, sep string) string {
 	before, _, _ := strings.Cut(s, sep)
 	return before
 }
 
-// Secrets returns the passwords found in a URL or DSN (decoded, as the
-// server receives them), so that output can be filtered for them as a last
-// line of defence. Empty passwords are not returned.
+// Secrets returns the passwords found in a URL or DSN (raw, and decoded as
+// the server receives them), so that output can be filtered for them. Empty
+// passwords are not returned.
 func Secrets(dsn string) []string {
 	var out []string
 	add := func(s string) {
@@ -81,12 +164,9 @@ func Secrets(dsn string) []string {
 			out = append(out, dec)
 		}
 	}
-	if i := strings.Index(dsn, "://"); i >= 0 {
+	if i := strings.Index(dsn, "://"); i >= 0 && urlStart.MatchString(dsn) {
 		rest := dsn[i+3:]
-		at := strings.LastIndex(cut(rest, "?"), "@")
-		if at < 0 {
-			at = strings.LastIndex(rest, "@")
-		}
+		at := userinfoEnd(rest)
 		if at >= 0 {
 			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
 				add(pass)
@@ -97,13 +177,17 @@ func Secrets(dsn string) []string {
 		}
 		return out
 	}
-	for _, m := range secretKV.FindAllStringSubmatch(dsn, -1) {
-		v := m[3]
-		if strings.HasPrefix(v, "'") {
-			v = strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'")
-			v = strings.NewReplacer(`\'`, "'", `\\`, `\`).Replace(v)
+	s := dsn
+	for loc := secretKey.FindStringIndex(s); loc != nil; loc = secretKey.FindStringIndex(s) {
+		s = s[loc[1]:]
+		end := kvValueEnd(s, true)
+		if raw := s[:end]; raw != "" {
+			out = append(out, raw)
+			if v := kvValue(raw); v != raw && v != "" {
+				out = append(out, v)
+			}
 		}
-		add(v)
+		s = s[end:]
 	}
 	return out
 }

@@ -29,6 +29,10 @@ func TestRedact(t *testing.T) {
 			want: "host=db password=xxxxx dbname=k"},
 		{name: "key value spaces", in: "host=db password = s3cret dbname=k",
 			want: "host=db password = xxxxx dbname=k"},
+		{name: "key value partly quoted", in: `host=db password='s3'cretSECRET dbname=k`,
+			want: "host=db password=xxxxx dbname=k"},
+		{name: "key value escaped space", in: `host=db password=s3\ cretSECRET dbname=k`,
+			want: "host=db password=xxxxx dbname=k"},
 		{name: "redis password only", in: "redis://:s3cret@127.0.0.1:6379/0",
 			want: "redis://:xxxxx@127.0.0.1:6379/0"},
 		{name: "redis user and password", in: "rediss://default:s3cret@cache:6380/1",
@@ -56,7 +60,8 @@ func TestSecrets(t *testing.T) {
 		{name: "url", in: "postgres://app:s3cret@db/k", want: []string{"s3cret"}},
 		{name: "escaped url", in: "postgres://app:a%40b@db/k", want: []string{"a%40b", "a@b"}},
 		{name: "query", in: "redis-sentinel://:pw1@s1/m?sentinel_password=pw2", want: []string{"pw1", "pw2"}},
-		{name: "kv", in: `host=db password='it\'s'`, want: []string{"it's"}},
+		{name: "kv", in: `host=db password='it\'s'`, want: []string{`'it\'s'`, "it's"}},
+		{name: "kv partly quoted", in: `host=db password='s3'cret x=y`, want: []string{`'s3'cret`, "s3cret"}},
 		{name: "none", in: "postgres://app@db/k", want: nil},
 	}
 	for _, tc := range tests {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kantree-nomad/kantree-nomad/runtime/ledger"
 )
 
 // DefaultLockKey is the advisory lock key used when none is given: the
@@ -29,7 +31,7 @@ func acquire(ctx context.Context, conn *pgx.Conn, key int64, poll time.Duration,
 		}
 		if time.Since(lastLog) >= waitLogEvery {
 			lastLog = time.Now()
-			log.Info("waiting for the migration lock", "lock_key", key, "held_by", holder(ctx, conn, key))
+			log.Info("waiting for the migration lock", "lock_key", key, "held_by", lockHolder(ctx, conn, key))
 		}
 		select {
 		case <-ctx.Done():
@@ -39,13 +41,13 @@ func acquire(ctx context.Context, conn *pgx.Conn, key int64, poll time.Duration,
 	}
 }
 
-// holder describes the session holding the advisory lock key, as well as
+// lockHolder describes the session holding the advisory lock key, as well as
 // pg_locks, pg_stat_activity and the ledger can tell.
-func holder(ctx context.Context, conn *pgx.Conn, key int64) string {
+func lockHolder(ctx context.Context, conn *pgx.Conn, key int64) string {
 	var pid int32
 	var addr, host string
 	err := conn.QueryRow(ctx, `SELECT l.pid, coalesce(host(a.client_addr), 'local'),
-		coalesce((SELECT m.host FROM `+LedgerTable+` m WHERE m.status = 'running'
+		coalesce((SELECT m.host FROM `+ledger.Table+` m WHERE m.status = 'running'
 		          AND m.backend_pid = l.pid ORDER BY m.id DESC LIMIT 1), '?')
 		FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1

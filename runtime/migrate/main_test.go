@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
-	"github.com/kantree-nomad/kantree-nomad/runtime/migrate"
+	"github.com/kantree-nomad/kantree-nomad/runtime/ledger"
 )
 
 func TestMain(m *testing.M) { testbed.Main(m) }
@@ -38,10 +38,20 @@ type proc struct {
 // with DATABASE_URL=dbURL and extra env.
 func startMigrate(t *testing.T, dbURL, release string, env []string, args ...string) *proc {
 	t.Helper()
+	return startMigrateCmd(t, dbURL, release, env, args, "./platform", "upgrade_db")
+}
+
+// fastLease are migrate flags for a short lease: a successor waits about
+// 6s (lease + 2s margin) after its holder went silent.
+var fastLease = []string{"-lease", "4s", "-check", "200ms", "-ping-timeout", "1s", "-kill-grace", "1s"}
+
+// startMigrateCmd is startMigrate with another command.
+func startMigrateCmd(t *testing.T, dbURL, release string, env, args []string, command ...string) *proc {
+	t.Helper()
 	bin := testbed.BuildKantreeNomad(t)
 	argv := append([]string{"migrate", "-release", release, "-poll", "100ms"}, args...)
 	argv = append(argv, "--")
-	argv = append(argv, "./platform", "upgrade_db")
+	argv = append(argv, command...)
 	cmd := exec.Command(bin, argv...)
 	cmd.Dir = kantreeRoot(t)
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL), env...)
@@ -83,8 +93,8 @@ func (p *proc) wait(t *testing.T, d time.Duration) int {
 	}
 }
 
-// ledger reads the ledger of release.
-func ledger(t *testing.T, dbURL, release string) []migrate.Entry {
+// readLedger reads the ledger of release.
+func readLedger(t *testing.T, dbURL, release string) []ledger.Entry {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -93,7 +103,7 @@ func ledger(t *testing.T, dbURL, release string) []migrate.Entry {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	entries, err := migrate.Entries(ctx, conn, release)
+	entries, err := ledger.Entries(ctx, conn, release)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +111,7 @@ func ledger(t *testing.T, dbURL, release string) []migrate.Entry {
 }
 
 // statuses lists the status of each entry, oldest first.
-func statuses(entries []migrate.Entry) string {
+func statuses(entries []ledger.Entry) string {
 	var s []string
 	for _, e := range entries {
 		s = append(s, e.Status)

@@ -19,7 +19,7 @@ func TestMigrateRefusesTransactionPoolingAndWorksInSessionMode(t *testing.T) {
 		strings.Contains(p.out.String(), pg.Password) {
 		t.Fatalf("through transaction pooling: exit %d, want a refusal without the password:\n%s", code, p.out.String())
 	}
-	if runs, _ := upgradeRuns(t, dbURL, "9.5.0"); runs != 0 || len(ledger(t, dbURL, "9.5.0")) != 0 {
+	if runs, _ := upgradeRuns(t, dbURL, "9.5.0"); runs != 0 || len(readLedger(t, dbURL, "9.5.0")) != 0 {
 		t.Fatalf("the refused migrate ran the upgrade (%d runs)", runs)
 	}
 

@@ -11,10 +11,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/child"
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
 	"github.com/kantree-nomad/kantree-nomad/runtime/pgcheck"
 	"github.com/kantree-nomad/kantree-nomad/runtime/retry"
+)
+
+// What migrate does with an attempt whose end was never recorded (its
+// lease ran out while it was running): Config.Unknown.
+const (
+	UnknownStop      = "stop"      // refuse, with a hint: a person decides (default)
+	UnknownRerun     = "rerun"     // the upgrade did not complete: run the command again
+	UnknownSucceeded = "succeeded" // the upgrade completed: record it and run nothing
 )
 
 // Config says what to run and where to record it.
@@ -30,17 +39,31 @@ type Config struct {
 	Stderr    io.Writer
 	Log       *slog.Logger
 	Poll      time.Duration // lock poll interval (default 500ms)
-	Check     time.Duration // lock connection ping interval (default 1s)
-	PingLimit time.Duration // how long one ping may take before the connection counts as lost (default 5s)
+	Check     time.Duration // lease renewal interval (default 1s)
+	PingLimit time.Duration // how long one renewal or reconnect may take (default 5s)
 	Grace     time.Duration // SIGTERM to SIGKILL when stopping the command (default 10s)
 	Wait      time.Duration // how long to wait for PostgreSQL to be usable (default: one attempt)
+	Lease     time.Duration // lease length (default 30s); see the package documentation
+	RecordFor time.Duration // how long to keep trying to record the end (default 2m)
+	Unknown   string        // UnknownStop (default), UnknownRerun or UnknownSucceeded
 }
 
 // Outcome says what Run did when it returns no error.
 type Outcome struct {
-	Skipped bool  // the release had succeeded before; nothing ran
-	Entry   Entry // the successful attempt (earlier one when Skipped)
+	Skipped bool   // the schema was at or after the release; nothing ran
+	Entry   Entry  // the successful attempt (an earlier one when Skipped)
+	Schema  string // the release the schema is at when Skipped
 }
+
+// takeoverMargin is added to a lease before a successor may take over: it
+// covers the difference in rate between the holder's clock and the
+// server's, and the time the holder's final SIGKILL takes to land.
+const takeoverMargin = 2 * time.Second
+
+// fenceMargin is how long before its lease runs out (by its own clock) the
+// holder's command must be gone: SIGKILL is sent then, SIGTERM one kill
+// grace earlier.
+const fenceMargin = time.Second
 
 func (c *Config) defaults() {
 	if c.LockKey == 0 {
@@ -50,9 +73,33 @@ func (c *Config) defaults() {
 	c.Check = orDefault(c.Check, time.Second)
 	c.PingLimit = orDefault(c.PingLimit, 5*time.Second)
 	c.Grace = orDefault(c.Grace, 10*time.Second)
+	c.Lease = orDefault(c.Lease, 30*time.Second)
+	c.RecordFor = orDefault(c.RecordFor, 2*time.Minute)
+	if c.Unknown == "" {
+		c.Unknown = UnknownStop
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+}
+
+// check refuses settings under which the fence cannot work.
+func (c *Config) check() error {
+	switch {
+	case c.Release == "" || len(c.Command) == 0:
+		return errors.New("migrate: a release and a command are required")
+	case c.Unknown != UnknownStop && c.Unknown != UnknownRerun && c.Unknown != UnknownSucceeded:
+		return rules.WithHint(fmt.Errorf("migrate: unknown-attempt policy %q", c.Unknown),
+			"use -unknown stop, rerun or succeeded")
+	case c.Lease <= c.Grace+fenceMargin+c.Check+c.PingLimit:
+		return rules.WithHint(fmt.Errorf("migrate: lease %v is too short for kill grace %v + renewal interval %v + renewal timeout %v + %v",
+			c.Lease, c.Grace, c.Check, c.PingLimit, fenceMargin),
+			"raise -lease or lower -kill-grace, -check or -ping-timeout")
+	}
+	if _, err := rules.ParseVersion(c.Release); err != nil {
+		return rules.WithHint(fmt.Errorf("migrate: -release: %w", err), "give the Kantree release as major.minor[.patch], e.g. 8.4.1")
+	}
+	return nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -67,105 +114,80 @@ func orDefault(d, def time.Duration) time.Duration {
 // not succeed, or when ctx ended (SIGTERM) before it did.
 func Run(ctx context.Context, cfg Config) (Outcome, error) {
 	cfg.defaults()
-	if cfg.Release == "" || len(cfg.Command) == 0 {
-		return Outcome{}, errors.New("migrate: a release and a command are required")
+	if err := cfg.check(); err != nil {
+		return Outcome{}, err
 	}
-	conn, err := connect(ctx, &cfg)
+	conn, err := connect(ctx, &cfg, cfg.Wait)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	h := &holder{cfg: &cfg, conn: conn}
+	defer func() { h.conn.Close(context.WithoutCancel(ctx)) }()
 	if err := acquire(ctx, conn, cfg.LockKey, cfg.Poll, cfg.Log); err != nil {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}
 	cfg.Log.Info("holding the migration lock", "lock_key", cfg.LockKey, "release", cfg.Release)
-	out, runErr := runLocked(ctx, conn, &cfg)
-	if runErr != nil && errors.Is(runErr, errLockLost) {
-		return out, runErr
-	}
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.PingLimit)
-	defer cancel()
-	if err := release(uctx, conn, cfg.LockKey); err != nil && runErr == nil {
-		// The result is recorded; the lock goes with the connection anyway.
-		cfg.Log.Warn("unlock failed; closing the connection releases the lock", "error", err)
+	out, runErr := h.runLocked(ctx)
+	if h.conn == conn {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.PingLimit)
+		defer cancel()
+		if err := release(uctx, conn, cfg.LockKey); err != nil {
+			cfg.Log.Warn("unlock failed; closing the connection releases the lock", "error", err)
+		}
 	}
 	return out, runErr
 }
 
-// connect opens the lock connection: to a primary, keeping its server
-// session (a pooler that shares sessions is refused). It retries with
-// backoff for up to cfg.Wait, so that a job started while PostgreSQL
-// restarts or fails over rides it out.
-func connect(ctx context.Context, cfg *Config) (*pgx.Conn, error) {
-	target := diagnosis.Redact(cfg.DSN)
+// connect opens a connection to a primary that keeps its server session (a
+// pooler that shares sessions is refused), retrying with backoff for up to
+// wait, so that a job started while PostgreSQL restarts or fails over
+// rides it out.
+func connect(ctx context.Context, cfg *Config, wait time.Duration) (*pgx.Conn, error) {
+	target := diagnosis.RedactDSN(cfg.DSN)
 	loop := &retry.Loop{Clock: retry.SystemClock{}, Backoff: retry.DefaultBackoff(5 * time.Second),
-		Deadline: time.Now().Add(cfg.Wait), Attempt: 10 * time.Second, Log: cfg.Log}
+		Deadline: time.Now().Add(wait), Attempt: 10 * time.Second, Log: cfg.Log}
 	var conn *pgx.Conn
 	_, err := loop.Run(ctx, retry.Check{Name: pgcheck.Service, Target: target,
 		Try: func(ctx context.Context) (string, error) {
-			c, err := pgcheck.Connect(ctx, cfg.DSN)
-			if err != nil {
-				return "", err
-			}
-			if err := pgcheck.CheckPrimary(ctx, c, target); err != nil {
-				c.Close(context.WithoutCancel(ctx))
-				return "", err
-			}
-			if err := pgcheck.CheckSessionPooling(ctx, c, cfg.DSN); err != nil {
-				c.Close(context.WithoutCancel(ctx))
-				return "", err
-			}
+			c, err := connectOnce(ctx, cfg.DSN, target)
 			conn = c
-			return "primary, server session kept", nil
+			return "primary, server session kept", err
 		}})
 	return conn, err
 }
 
-// runLocked does the work that needs the lock: ledger, skip, run, record.
-func runLocked(ctx context.Context, conn *pgx.Conn, cfg *Config) (Outcome, error) {
-	if err := ensureLedger(ctx, conn); err != nil {
-		return Outcome{}, fmt.Errorf("migrate: %w", err)
-	}
-	if done, err := succeeded(ctx, conn, cfg.Release); err != nil || done != nil {
-		if done != nil {
-			cfg.Log.Info("release already applied; nothing to do", "release", cfg.Release,
-				"attempt", done.Attempt, "host", done.Host, "finished", done.Finished)
-			return Outcome{Skipped: true, Entry: *done}, nil
-		}
-		return Outcome{}, fmt.Errorf("migrate: %w", err)
-	}
-	n, err := markInterrupted(ctx, conn)
+func connectOnce(ctx context.Context, dsn, target string) (*pgx.Conn, error) {
+	c, err := pgcheck.Connect(ctx, dsn)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("migrate: %w", err)
+		return nil, err
 	}
-	if n > 0 {
-		cfg.Log.Warn("marked attempts left running by a dead holder as interrupted", "count", n)
+	if err := pgcheck.CheckPrimary(ctx, c, target); err != nil {
+		c.Close(context.WithoutCancel(ctx))
+		return nil, err
 	}
-	entry, err := begin(ctx, conn, cfg.Release, cfg.Host)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("migrate: %w", err)
+	if err := pgcheck.CheckSessionPooling(ctx, c, dsn); err != nil {
+		c.Close(context.WithoutCancel(ctx))
+		return nil, err
 	}
-	cfg.Log.Info("running the upgrade", "release", cfg.Release, "attempt", entry.Attempt,
-		"command", strings.Join(cfg.Command, " "))
-	return supervise(ctx, conn, cfg, entry)
+	return c, nil
 }
 
-// commandEnv is env with KANTREE_VERSION set to release.
-func commandEnv(env []string, release string) []string {
-	out := make([]string, 0, len(env)+1)
+// commandEnv is env with KANTREE_VERSION set to release and the marker.
+func commandEnv(env []string, release, marker string) []string {
+	out := make([]string, 0, len(env)+2)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "KANTREE_VERSION=") {
+		if !strings.HasPrefix(kv, "KANTREE_VERSION=") && !strings.HasPrefix(kv, MarkerVar+"=") {
 			out = append(out, kv)
 		}
 	}
-	return append(out, "KANTREE_VERSION="+release)
+	return append(out, "KANTREE_VERSION="+release, MarkerVar+"="+marker)
 }
 
 // startCommand starts cfg.Command through runtime/child.
-func startCommand(cfg *Config) (*child.Child, error) {
+func startCommand(cfg *Config, marker string) (*child.Child, error) {
 	return child.Start(child.Spec{
 		Path: cfg.Command[0], Args: cfg.Command[1:], Dir: cfg.Dir,
-		Env:    commandEnv(cfg.Env, cfg.Release),
+		Env:    commandEnv(cfg.Env, cfg.Release, marker),
 		Stdout: cfg.Stdout, Stderr: cfg.Stderr,
 	})
 }

@@ -41,7 +41,7 @@ const poolingRounds = 3
 // has no false positives. It returns a PGTransactionPooling diagnosis when
 // sessions are shared.
 func CheckSessionPooling(ctx context.Context, conn *pgx.Conn, dsn string) error {
-	target := diagnosis.Redact(dsn)
+	target := diagnosis.RedactDSN(dsn)
 	other, err := Connect(ctx, dsn)
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ const Service = "postgres"
 // connection also works through poolers that do not keep prepared
 // statements. On failure the error is a *diagnosis.Diagnosis.
 func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
-	target := diagnosis.Redact(dsn)
+	target := diagnosis.RedactDSN(dsn)
 	if strings.TrimSpace(dsn) == "" {
 		return nil, &diagnosis.Diagnosis{Kind: diagnosis.BadURL, Service: Service, Target: "(empty)",
 			Summary: "no PostgreSQL URL given",

@@ -5,8 +5,11 @@
 //
 // Usable means: PostgreSQL answers on a primary, through a connection that
 // keeps its server session (no PgBouncer transaction pooling), and, when a
-// release is asked for, its schema is at that release as recorded by
-// runtime/migrate; Redis answers, is a master (not a read-only replica) and
+// release is asked for, its schema is at that release or a later one (compared
+// as versions, rules.CompareVersions), as recorded in the migration ledger
+// (runtime/ledger): a process starts on a schema at or after its own
+// release, never on an older one, so the previous release's allocations can
+// still restart during a rolling release or a rollback; Redis answers, is a master (not a read-only replica) and
 // does not evict keys that have no expiry.
 //
 // Eviction policy: allkeys-lru, allkeys-lfu and allkeys-random are refused,
@@ -23,6 +26,8 @@
 //
 // where the user info is the master's credentials and sentinel_password (and
 // sentinel_username) authenticate to the sentinels themselves.
+//
+// preflight does not import runtime/migrate: it only reads the ledger.
 //
 // The package prints nothing itself except through the injected logger,
 // and every target in a message is redacted.

@@ -5,14 +5,15 @@ import (
 	"fmt"
 
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
-	"github.com/kantree-nomad/kantree-nomad/runtime/migrate"
+	"github.com/kantree-nomad/kantree-nomad/runtime/ledger"
 	"github.com/kantree-nomad/kantree-nomad/runtime/pgcheck"
 )
 
 // checkPostgres makes one attempt: connect, require a primary and a
-// session that stays ours, and, when release is set, the schema release.
+// session that stays ours, and, when release is set, a schema at or after
+// that release.
 func checkPostgres(ctx context.Context, dsn, release string) (string, error) {
-	target := diagnosis.Redact(dsn)
+	target := diagnosis.RedactDSN(dsn)
 	conn, err := pgcheck.Connect(ctx, dsn)
 	if err != nil {
 		return "", err
@@ -28,25 +29,30 @@ func checkPostgres(ctx context.Context, dsn, release string) (string, error) {
 	if release == "" {
 		return found, nil
 	}
-	applied, ok, err := migrate.AppliedRelease(ctx, conn)
+	applied, ok, err := ledger.SchemaRelease(ctx, conn)
 	if err != nil {
 		return "", pgcheck.Classify(target, err)
 	}
-	if !ok || applied != release {
-		return "", schemaMismatch(target, release, applied, ok)
+	if !ok {
+		return "", schemaBehind(target, release, "")
+	}
+	if at, err := ledger.AtOrAfter(applied, release); err != nil || !at {
+		return "", schemaBehind(target, release, applied)
 	}
 	return found + ", schema at release " + applied, nil
 }
 
-func schemaMismatch(target, want, applied string, ok bool) *diagnosis.Diagnosis {
+// schemaBehind says that the schema is older than release (or that no
+// release has been applied when applied is empty).
+func schemaBehind(target, want, applied string) *diagnosis.Diagnosis {
 	d := &diagnosis.Diagnosis{Kind: diagnosis.PGSchemaRelease, Service: pgcheck.Service, Target: target,
 		Advice: "run the upgrade-db job for release " + want + " (kantree-nomad migrate -release " + want +
 			"); preflight waits for it until its timeout"}
-	if !ok {
-		d.Summary = fmt.Sprintf("the schema is not at release %s: migrate has recorded no successful release in %s",
-			want, migrate.LedgerTable)
+	if applied == "" {
+		d.Summary = fmt.Sprintf("the schema is not at release %s or later: migrate has recorded no successful release in %s",
+			want, ledger.Table)
 		return d
 	}
-	d.Summary = fmt.Sprintf("the schema is at release %s, not %s (per %s)", applied, want, migrate.LedgerTable)
+	d.Summary = fmt.Sprintf("the schema is at release %s, older than %s (per %s)", applied, want, ledger.Table)
 	return d
 }

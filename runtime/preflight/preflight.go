@@ -76,5 +76,5 @@ func redactedOrEmpty(s string) string {
 	if s == "" {
 		return "(not set)"
 	}
-	return diagnosis.Redact(s)
+	return diagnosis.RedactDSN(s)
 }

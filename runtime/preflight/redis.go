@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -13,10 +14,22 @@ import (
 
 const redisService = "redis"
 
+// quietRedisOnce silences go-redis's own log lines (each dial and sentinel
+// retry), which would break the one-line-per-attempt output; the diagnosis
+// of each attempt says what they would have said. go-redis has only a
+// global logger, so it is set once, by the package that owns the checks.
+var quietRedisOnce sync.Once
+
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+func quietRedis() { quietRedisOnce.Do(func() { redis.SetLogger(quietRedisLog{}) }) }
+
 // checkRedis makes one attempt: PING, then require a master whose
 // maxmemory-policy does not evict keys without expiry.
 func checkRedis(ctx context.Context, rawURL string) (string, error) {
-	target := diagnosis.Redact(rawURL)
+	target := diagnosis.RedactDSN(rawURL)
 	client, err := NewRedisClient(rawURL)
 	if err != nil {
 		return "", err

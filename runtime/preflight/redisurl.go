@@ -18,7 +18,8 @@ import (
 // documentation), set up for checks: no retries inside the client, since
 // preflight retries itself. A malformed URL gives a BadURL diagnosis.
 func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
-	target := diagnosis.Redact(rawURL)
+	quietRedis()
+	target := diagnosis.RedactDSN(rawURL)
 	bad := func(why string) error {
 		return &diagnosis.Diagnosis{Kind: diagnosis.BadURL, Service: redisService, Target: target,
 			Summary: "the Redis URL cannot be used: " + why,

@@ -45,13 +45,32 @@ func TestPreflightChecksTheSchemaRelease(t *testing.T) {
 
 	recordRelease(t, dbURL, "8.4.0")
 	r := runPreflight(t, dbURL, rd.URL(), "-timeout", "1500ms", "-release", "8.4.1")
-	if r.code == 0 || !strings.Contains(finalLines(r.output), "the schema is at release 8.4.0, not 8.4.1") {
+	if r.code == 0 || !strings.Contains(finalLines(r.output), "the schema is at release 8.4.0, older than 8.4.1") {
 		t.Fatalf("exit %d, want the release found named:\n%s", r.code, r.output)
 	}
 	recordRelease(t, dbURL, "8.4.1")
 	r = runPreflight(t, dbURL, rd.URL(), "-timeout", "20s", "-release", "8.4.1")
 	if r.code != 0 || !strings.Contains(r.output, "schema at release 8.4.1") {
 		t.Fatalf("exit %d, want 0 with the release:\n%s", r.code, r.output)
+	}
+}
+
+// A process starts on a schema at or after its own release (an old
+// allocation restarting mid-release, a rollback), never on an older one;
+// releases compare as versions, not as strings.
+func TestPreflightReleaseGateComparesVersions(t *testing.T) {
+	pg, rd := sharedPostgres(t), sharedRedis(t)
+	dbURL := pg.CreateDatabase(t)
+	recordRelease(t, dbURL, "8.9.0")
+	recordRelease(t, dbURL, "8.10.0")
+	for _, tc := range []struct {
+		release string
+		ok      bool
+	}{{"8.9.0", true}, {"8.10", true}, {"8.10.0-rc1", true}, {"8.10.0", true}, {"8.10.1", false}, {"9.0", false}} {
+		r := runPreflight(t, dbURL, rd.URL(), "-timeout", "1500ms", "-attempt-timeout", "1s", "-release", tc.release)
+		if (r.code == 0) != tc.ok || (r.code == 0 && !strings.Contains(r.output, "schema at release 8.10.0")) {
+			t.Errorf("-release %s on a schema at 8.10.0: exit %d, want ok=%v:\n%s", tc.release, r.code, tc.ok, r.output)
+		}
 	}
 }
 
