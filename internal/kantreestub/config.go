@@ -26,6 +26,9 @@ type Config struct {
 	LockHeld    bool   // KANTREE_LOCK_HELD=1, set by kantree-nomad supervise
 	Fencing     string // KANTREE_FENCING_TOKEN, set by kantree-nomad supervise
 	File        string // the configuration file read ("" when none)
+	// Settings holds every key of the configuration file, for the test
+	// knobs (see Knob).
+	Settings map[string]string
 }
 
 // Getenv looks an environment variable up; os.Getenv in production.
@@ -55,6 +58,7 @@ func LoadConfig(getenv Getenv, dir string) (Config, error) {
 }
 
 func (c *Config) apply(kv map[string]string, getenv Getenv) error {
+	c.Settings = kv
 	c.DatabaseURL = first(getenv("DATABASE_URL"), kv["database_url"])
 	c.RedisURL = first(getenv("REDIS_URL"), kv["redis_url"])
 	c.ServerName = kv["server_name"]
@@ -85,6 +89,14 @@ func parsePort(v, name string, dst *int) error {
 	}
 	*dst = n
 	return nil
+}
+
+// Knob returns the test knob name (e.g. "KANTREE_STUB_HEALTH_FAIL") from
+// the environment, else from the configuration file under its lower-case
+// name ("kantree_stub_health_fail"), so that a test can set it through
+// either.
+func (c Config) Knob(getenv Getenv, name string) string {
+	return first(getenv(name), c.Settings[strings.ToLower(name)])
 }
 
 // ListenPort is PORT when set, else fallback (web_port or push_port).

@@ -3,6 +3,7 @@ package kantreestub
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -45,10 +46,28 @@ push_port: 8081
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if got.Settings["server_name"] != "kantree.example.com" || got.Settings["web_port"] != "8080" {
+				t.Errorf("Settings = %v", got.Settings)
+			}
+			got.Settings = nil
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("LoadConfig:\n got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestKnobFromEnvironmentElseConfigFile(t *testing.T) {
+	c := Config{Settings: map[string]string{"kantree_stub_health_fail": "1", "kantree_stub_upgrade_fail": "from file"}}
+	env := envOf(map[string]string{"KANTREE_STUB_UPGRADE_FAIL": "from env"})
+	if got := c.Knob(env, "KANTREE_STUB_HEALTH_FAIL"); got != "1" {
+		t.Errorf("knob only in the file = %q", got)
+	}
+	if got := c.Knob(env, "KANTREE_STUB_UPGRADE_FAIL"); got != "from env" {
+		t.Errorf("knob in both = %q; want the environment's", got)
+	}
+	if got := c.Knob(env, "KANTREE_STUB_NOPE"); got != "" {
+		t.Errorf("unset knob = %q", got)
 	}
 }
 

@@ -19,6 +19,11 @@ const (
 	JobTable        = "kantree_stub_jobs"
 	UpgradeRunTable = "kantree_stub_upgrade_runs"
 	SchemaTable     = "kantree_stub_schema"
+	// NodeInitTable has a row per init_node run (when it has a database).
+	NodeInitTable = "kantree_stub_node_inits"
+	// ProcessStartTable has a row per `run X` on an initialized root (when
+	// it has a database), naming the init_node run it started on.
+	ProcessStartTable = "kantree_stub_process_starts"
 )
 
 var ddl = map[string]string{
@@ -35,6 +40,12 @@ var ddl = map[string]string{
 	finished_at timestamptz, status text NOT NULL)`,
 	SchemaTable: `CREATE TABLE IF NOT EXISTS kantree_stub_schema (
 	id int PRIMARY KEY CHECK (id = 1), version text NOT NULL, applied_at timestamptz NOT NULL)`,
+	NodeInitTable: `CREATE TABLE IF NOT EXISTS kantree_stub_node_inits (
+	id bigserial PRIMARY KEY, instance_id text NOT NULL, root text NOT NULL,
+	init_id text NOT NULL, run int NOT NULL, at timestamptz NOT NULL)`,
+	ProcessStartTable: `CREATE TABLE IF NOT EXISTS kantree_stub_process_starts (
+	id bigserial PRIMARY KEY, instance_id text NOT NULL, process text NOT NULL, root text NOT NULL,
+	init_id text NOT NULL, init_runs int NOT NULL, at timestamptz NOT NULL)`,
 }
 
 // ddlLock serializes table creation between stand-in processes
@@ -57,6 +68,25 @@ func (c command) connect(ctx context.Context, tables ...string) (*pgx.Conn, erro
 		return nil, err
 	}
 	return conn, nil
+}
+
+// record runs one INSERT into table when the command has a database, best
+// effort: a database that does not answer in 5 s gets a warning on stderr,
+// and the command goes on.
+func (c command) record(ctx context.Context, table, sql string, args ...any) {
+	if c.cfg.DatabaseURL == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := c.connect(ctx, table)
+	if err == nil {
+		_, err = conn.Exec(ctx, sql, args...)
+		conn.Close(context.Background())
+	}
+	if err != nil {
+		fmt.Fprintf(c.env.Stderr, "platform: warning: record in %s: %v\n", table, redactErr(err, c.cfg.DatabaseURL))
+	}
 }
 
 func ensureTables(ctx context.Context, conn *pgx.Conn, tables ...string) error {

@@ -15,12 +15,38 @@
 //     measured from the database and not from host clocks.
 //   - upgrade_db: applies the "schema version" KANTREE_VERSION, slowly, and
 //     records every run.
-//   - init_node and gen_config FILE: minimal equivalents.
+//   - init_node: prepares the root (the working directory): data/, logs/
+//     and NodeMarker, which holds a new InitID, the instance id, the time
+//     and how many times init_node ran on this root. It may run again and
+//     counts its runs. With a database it also records each run
+//     (NodeInitTable, read with NodeInitRuns).
+//   - gen_config FILE: a minimal equivalent.
 //
-// Knobs for tests, all off by default:
+// # init_node before run
+//
+// As we must assume Kantree does, `run X` refuses to start (exit 1, an
+// error and a hint on stderr) on a root where init_node has not run. A root
+// is a node's root when the command reads a configuration file (KANTREE_CONFIG
+// or ./config-prod.yml), as every rendered task does; without one the
+// stand-in runs bare, for unit tests of a single process. On an
+// initialized root, `run X` records, with a database, which init_node run
+// it started on (ProcessStartTable, read with ProcessStarts), so that a test
+// can prove that init_node ran exactly once in every allocation before its
+// process. Recording is best effort: a database that does not answer gets a
+// warning, not a failure.
+//
+// Knobs for tests, all off by default. The first three are read from the
+// environment, else from the configuration file under their lower-case
+// name (e.g. kantree_stub_health_fail: 1), so that a test can set them
+// through a kantree.hcl's process env or its config settings; the others
+// from the environment only:
 //
 //   - KANTREE_STUB_UPGRADE_SECONDS: how long upgrade_db takes (default 1).
-//   - KANTREE_STUB_UPGRADE_FAIL=1: upgrade_db records a failure, exits 1.
+//   - KANTREE_STUB_UPGRADE_FAIL: upgrade_db records a failure and exits 1:
+//     with "1" the message names the knob, any other text (but "0") is the
+//     message ("platform: error: upgrade_db: <text>" on stderr).
+//   - KANTREE_STUB_HEALTH_FAIL=1: /health of web and push answers 503, to
+//     test that an unhealthy release is not promoted (auto-revert).
 //   - KANTREE_STUB_IGNORE_SIGTERM=1: the command ignores SIGTERM (SIGINT
 //     still stops it), to test a supervisor's kill grace.
 //   - KANTREE_STUB_STOP_SECONDS: the scheduler beats on that long after
@@ -31,7 +57,8 @@
 //
 // Besides Main (used by the platform command in ./platform), the package
 // exports what tests read back: SchedulerRuns and Overlap, Jobs,
-// UpgradeRuns and CountUpgradeRuns. The stand-in keeps its data in tables
+// UpgradeRuns and CountUpgradeRuns, NodeInitRuns, ProcessStarts and
+// ReadNodeMarker. The stand-in keeps its data in tables
 // named kantree_stub_*; it never logs DATABASE_URL or REDIS_URL.
 //
 // It is not Kantree and must not grow Kantree features: each behaviour here

@@ -61,7 +61,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "upgrade_db":
 		return cmd.exit(cmd.upgradeDB(ctx))
 	case "init_node":
-		return cmd.exit(cmd.initNode())
+		return cmd.exit(cmd.initNode(ctx))
 	case "gen_config":
 		if len(args) != 2 {
 			return usage(env.Stderr, "gen_config needs one FILE")
@@ -78,7 +78,19 @@ type command struct {
 	log *slog.Logger
 }
 
+// runProcess runs `run name`, once the root is known to be initialized
+// (requireInit).
 func (c command) runProcess(ctx context.Context, name string, args []string) int {
+	switch name {
+	case "web", "push", "realtime", "worker", "scheduler":
+	default:
+		return usage(c.env.Stderr, "unknown process "+name)
+	}
+	ni, err := c.requireInit(name)
+	if err != nil {
+		return c.exit(err)
+	}
+	c.recordStart(ctx, name, ni)
 	switch name {
 	case "web":
 		return c.exit(c.serveWeb(ctx))
@@ -91,6 +103,10 @@ func (c command) runProcess(ctx context.Context, name string, args []string) int
 	}
 	return usage(c.env.Stderr, "unknown process "+name)
 }
+
+// knob returns a test knob from the environment or the configuration file
+// (Config.Knob).
+func (c command) knob(name string) string { return c.cfg.Knob(c.env.Getenv, name) }
 
 // exit prints err (if any) and returns the exit status.
 func (c command) exit(err error) int {

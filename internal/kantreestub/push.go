@@ -26,7 +26,7 @@ func (c command) servePush(ctx context.Context, name string) error {
 	p := &push{c: c, sessions: map[string]bool{}, conns: map[*websocket.Conn]bool{},
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/health", c.health)
 	mux.HandleFunc("/socket.io/", p.handle)
 	return c.serve(ctx, name, c.cfg.ListenPort(c.cfg.PushPort), mux, p.closeAll)
 }

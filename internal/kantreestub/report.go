@@ -192,3 +192,64 @@ func SchemaVersion(ctx context.Context, db Querier) (string, error) {
 	}
 	return vs[0], nil
 }
+
+// NodeInitRun is one recorded run of init_node.
+type NodeInitRun struct {
+	InstanceID string // KANTREE_INSTANCE_ID (the allocation id in the rendered jobs)
+	Root       string // the Kantree root it initialized
+	InitID     string // the InitID it wrote in NodeMarker
+	Run        int    // its number on that root (1 for the first)
+	At         time.Time
+}
+
+// NodeInitRuns returns the recorded init_node runs in the order they ran.
+func NodeInitRuns(ctx context.Context, db Querier) ([]NodeInitRun, error) {
+	rows, err := db.Query(ctx, "SELECT instance_id, root, init_id, run, at FROM kantree_stub_node_inits ORDER BY id")
+	if err != nil {
+		if isUndefinedTable(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read init_node runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (NodeInitRun, error) {
+		var n NodeInitRun
+		err := r.Scan(&n.InstanceID, &n.Root, &n.InitID, &n.Run, &n.At)
+		return n, err
+	})
+	if err != nil && !isUndefinedTable(err) {
+		return nil, fmt.Errorf("read init_node runs: %w", err)
+	}
+	return runs, nil
+}
+
+// ProcessStart is one recorded start of `platform run X` on an initialized
+// root.
+type ProcessStart struct {
+	InstanceID string
+	Process    string // web, push, realtime, worker or scheduler
+	Root       string
+	InitID     string // the InitID of the marker it started on
+	InitRuns   int    // how many init_node runs that marker counted
+	At         time.Time
+}
+
+// ProcessStarts returns the recorded process starts in the order they
+// started.
+func ProcessStarts(ctx context.Context, db Querier) ([]ProcessStart, error) {
+	rows, err := db.Query(ctx, "SELECT instance_id, process, root, init_id, init_runs, at FROM kantree_stub_process_starts ORDER BY id")
+	if err != nil {
+		if isUndefinedTable(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read process starts: %w", err)
+	}
+	starts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ProcessStart, error) {
+		var s ProcessStart
+		err := r.Scan(&s.InstanceID, &s.Process, &s.Root, &s.InitID, &s.InitRuns, &s.At)
+		return s, err
+	})
+	if err != nil && !isUndefinedTable(err) {
+		return nil, fmt.Errorf("read process starts: %w", err)
+	}
+	return starts, nil
+}

@@ -20,7 +20,7 @@ const (
 
 // upgradeDB records a run, waits KANTREE_STUB_UPGRADE_SECONDS (default 1),
 // sets the schema version to KANTREE_VERSION and records the finish. With
-// KANTREE_STUB_UPGRADE_FAIL=1 it records a failure and exits 1 instead;
+// KANTREE_STUB_UPGRADE_FAIL set it records a failure and exits 1 instead;
 // SIGTERM during the wait records an interruption.
 func (c command) upgradeDB(ctx context.Context) error {
 	wait, err := c.upgradeDuration()
@@ -41,11 +41,11 @@ func (c command) upgradeDB(ctx context.Context) error {
 	}
 	c.log.Info("upgrade_db started", "version", version, "run", id, "seconds", wait.Seconds())
 	status, runErr := UpgradeDone, error(nil)
-	switch {
+	switch failure := c.upgradeFailure(); {
 	case !sleep(ctx, wait):
 		status, runErr = UpgradeInterrupted, errors.New("upgrade_db: interrupted")
-	case c.env.Getenv("KANTREE_STUB_UPGRADE_FAIL") == "1":
-		status, runErr = UpgradeFailed, errors.New("upgrade_db: failed as asked by KANTREE_STUB_UPGRADE_FAIL=1")
+	case failure != nil:
+		status, runErr = UpgradeFailed, failure
 	}
 	if err := finishUpgrade(conn, id, version, status); err != nil {
 		return err
@@ -54,8 +54,22 @@ func (c command) upgradeDB(ctx context.Context) error {
 	return runErr
 }
 
+// upgradeFailure is the failure KANTREE_STUB_UPGRADE_FAIL asks for: "1"
+// fails with a message naming the knob, any other text but "0" fails with
+// that text as the message; nil when the knob is unset.
+func (c command) upgradeFailure() error {
+	switch v := c.knob("KANTREE_STUB_UPGRADE_FAIL"); v {
+	case "", "0":
+		return nil
+	case "1":
+		return errors.New("upgrade_db: failed as asked by KANTREE_STUB_UPGRADE_FAIL=1")
+	default:
+		return fmt.Errorf("upgrade_db: %s", v)
+	}
+}
+
 func (c command) upgradeDuration() (time.Duration, error) {
-	v := c.env.Getenv("KANTREE_STUB_UPGRADE_SECONDS")
+	v := c.knob("KANTREE_STUB_UPGRADE_SECONDS")
 	if v == "" {
 		return time.Second, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +26,21 @@ func runPlatform(t *testing.T, dir string, env []string, args ...string) (string
 		t.Fatalf("run platform: %v", err)
 	}
 	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+func TestUpgradeDBFailsWithTheKnobsMessage(t *testing.T) {
+	t.Parallel()
+	url := sharedPostgres(t).CreateDatabase(t)
+	dir := t.TempDir()
+	writeFile(t, dir+"/config-prod.yml", "kantree_stub_upgrade_fail: 'column \"due\" already exists'\n")
+	out, code := runPlatform(t, dir, []string{"DATABASE_URL=" + url, "KANTREE_STUB_UPGRADE_SECONDS=0"}, "upgrade_db")
+	if code != 1 || !strings.Contains(out, `platform: error: upgrade_db: column "due" already exists`) {
+		t.Errorf("knob in the config file: exit %d, output %q", code, out)
+	}
+	runs, err := kantreestub.UpgradeRuns(context.Background(), db(t, url))
+	if err != nil || len(runs) != 1 || runs[0].Status != kantreestub.UpgradeFailed {
+		t.Errorf("runs = %+v, %v; want one failed run", runs, err)
+	}
 }
 
 func TestUpgradeDBRecordsEveryRunAndIsSlow(t *testing.T) {

@@ -23,9 +23,7 @@ const maxSleep = time.Minute
 // request in flight at SIGTERM completes).
 func (c command) serveWeb(ctx context.Context) error {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("/health", c.health)
 	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
 		if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxSleep {
@@ -39,6 +37,16 @@ func (c command) serveWeb(ctx context.Context) error {
 		fmt.Fprintln(w, c.cfg.InstanceID)
 	})
 	return c.serve(ctx, "web", c.cfg.ListenPort(c.cfg.WebPort), mux, nil)
+}
+
+// health answers ok, or 503 when the knob KANTREE_STUB_HEALTH_FAIL=1 asks
+// for an unhealthy instance (to test that a bad release is not promoted).
+func (c command) health(w http.ResponseWriter, r *http.Request) {
+	if c.knob("KANTREE_STUB_HEALTH_FAIL") == "1" {
+		http.Error(w, "unhealthy as asked by KANTREE_STUB_HEALTH_FAIL=1", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }
 
 // serve listens on BIND_ADDR:port and serves h until ctx is done, then

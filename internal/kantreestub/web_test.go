@@ -48,6 +48,9 @@ func TestWebPortFromConfigFileAndBindAddr(t *testing.T) {
 	port := testbed.FreePort(t)
 	dir := t.TempDir()
 	writeFile(t, dir+"/config-prod.yml", "web_port: "+itoa(port)+"\n")
+	if out, code := runPlatform(t, dir, nil, "init_node"); code != 0 {
+		t.Fatalf("init_node: exit %d: %s", code, out)
+	}
 	p := testbed.StartCommand(t, testbed.Command{Name: "web", Path: testbed.BuildPlatform(t), Dir: dir,
 		Args: []string{"run", "web"}, Env: []string{"KANTREE_INSTANCE_ID=from-file"},
 		Ready: testbed.HTTPReady("http://127.0.0.1:" + itoa(port) + "/health")})
@@ -55,6 +58,20 @@ func TestWebPortFromConfigFileAndBindAddr(t *testing.T) {
 		t.Errorf("GET / = %q", body)
 	}
 	_ = p
+}
+
+func TestWebHealthFailsWhenKnobSaysSo(t *testing.T) {
+	t.Parallel()
+	port := testbed.FreePort(t)
+	base := "http://127.0.0.1:" + itoa(port)
+	startPlatform(t, "web", []string{"PORT=" + itoa(port), "KANTREE_STUB_HEALTH_FAIL=1"},
+		testbed.TCPReady("127.0.0.1:"+itoa(port)), "run", "web")
+	if code, body, _ := get(t, base+"/health"); code != http.StatusServiceUnavailable || !strings.Contains(body, "KANTREE_STUB_HEALTH_FAIL") {
+		t.Errorf("GET /health = %d %q; want 503 naming the knob", code, body)
+	}
+	if code, _, _ := get(t, base+"/"); code != 200 {
+		t.Errorf("GET / = %d; want 200 (only /health fails)", code)
+	}
 }
 
 func TestUnknownCommandExits2WithHint(t *testing.T) {
