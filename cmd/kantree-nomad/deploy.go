@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/kantree-nomad/kantree-nomad/operator"
+)
+
+// runDeploy runs a release: the migration once, waited for, then the
+// service job, watched to the end. Exit 0 when the deployment succeeds, 1
+// when the migration or the deployment fails (or on any error), 2 on a
+// usage mistake, 130 when interrupted (Nomad goes on).
+func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("deploy", "[connection flags] [-detach] [-var name=value]... [-var-file FILE]... FILE", stderr)
+	detach := fs.Bool("detach", false, "return once the service job is submitted (the migration is still waited for)")
+	rel, cluster, code, ok := openRelease(fs, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	return releaseExit(stderr, cluster.Deploy(ctx, rel, *detach))
+}
+
+// openRelease parses the flags shared by plan, deploy, status and
+// rollback (connection and variables), loads and renders the deployment
+// file in memory and connects to Nomad and Consul. When ok is false the
+// command must return code (2 for usage, 1 for a bad file or client).
+func openRelease(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (*operator.Release, *operator.Cluster, int, bool) {
+	conn := operator.AddFlags(fs)
+	vars := addVarFlags(fs)
+	file, code, ok := parseFlags(fs, args, stderr)
+	if !ok {
+		return nil, nil, code, false
+	}
+	dep, ok := loadDeployment(file, vars, stderr)
+	if !ok {
+		return nil, nil, 1, false
+	}
+	rel, err := operator.NewRelease(dep)
+	if err != nil {
+		printError(stderr, &renderError{fmt.Errorf("render %s: %w", file, err), "this is a bug if validate passes: please report it with the deployment file"})
+		return nil, nil, 1, false
+	}
+	cluster, err := conn.Connect(stdout)
+	if err != nil {
+		printError(stderr, err)
+		return nil, nil, 1, false
+	}
+	return rel, cluster, 0, true
+}
+
+// releaseExit prints err (if any) and returns the exit code of deploy and
+// rollback: 0, 1, or 130 when interrupted.
+func releaseExit(stderr io.Writer, err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, operator.ErrInterrupted):
+		printError(stderr, err)
+		return 130
+	}
+	printError(stderr, err)
+	return 1
+}

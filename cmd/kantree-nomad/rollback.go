@@ -1,0 +1,18 @@
+package main
+
+import (
+	"context"
+	"io"
+)
+
+// runRollback returns the service job to its previous stable version and
+// watches the deployment; exit codes as deploy's.
+func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("rollback", "[connection flags] [-detach] [-var name=value]... [-var-file FILE]... FILE", stderr)
+	detach := fs.Bool("detach", false, "return once the revert is submitted")
+	rel, cluster, code, ok := openRelease(fs, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	return releaseExit(stderr, cluster.Rollback(ctx, rel, *detach))
+}

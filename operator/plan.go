@@ -1,0 +1,117 @@
+package operator
+
+import (
+	"context"
+
+	nomadapi "github.com/hashicorp/nomad/api"
+)
+
+// ServicePlan is Nomad's plan of the service job as deploy would submit
+// it: the rendered job with the counts chosen against the running job.
+type ServicePlan struct {
+	Job     *nomadapi.Job // what deploy submits
+	Running *nomadapi.Job // nil when the job is new
+	Resp    *nomadapi.JobPlanResponse
+	Counts  []CountChoice
+}
+
+// Changed reports whether submitting the job would change anything.
+func (p *ServicePlan) Changed() bool {
+	return p.Resp.Diff == nil || changed(p.Resp.Diff.Type)
+}
+
+// PlanService plans the service job. Its JobModifyIndex is what Submit
+// enforces.
+func (c *Cluster) PlanService(ctx context.Context, r *Release) (*ServicePlan, error) {
+	id := r.Dep.Job
+	running, err := c.jobInfo(ctx, r, id)
+	if err != nil {
+		return nil, err
+	}
+	scale, err := c.scaleStatus(ctx, r, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &ServicePlan{Job: copyJob(r.Bundle.Service), Running: running}
+	p.Counts = chooseCounts(p.Job, running, scale)
+	if p.Resp, _, err = c.Nomad.Jobs().Plan(p.Job, true, r.write(ctx)); err != nil {
+		return nil, nomadError("plan job "+id, err)
+	}
+	return p, nil
+}
+
+// PlanResult is what `plan` reports on both jobs.
+type PlanResult struct {
+	Service   *ServicePlan
+	Migration *nomadapi.JobPlanResponse
+	// MigrationRuns is true when deploy would run the migration (the
+	// upgrade job changed, is new, was stopped or did not complete).
+	MigrationRuns bool
+}
+
+// Changed reports whether deploy would change anything.
+func (p *PlanResult) Changed() bool { return p.MigrationRuns || p.Service.Changed() }
+
+// Plan plans both jobs of the release and prints them, per group.
+func (c *Cluster) Plan(ctx context.Context, r *Release) (*PlanResult, error) {
+	m, err := c.migrationState(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := c.PlanService(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	res := &PlanResult{Service: svc, Migration: m.plan, MigrationRuns: !m.done()}
+	c.printMigrationPlan(r, m)
+	c.printServicePlan(r, svc)
+	return res, nil
+}
+
+func (c *Cluster) printMigrationPlan(r *Release, m *migration) {
+	id := r.Dep.UpgradeJob
+	switch {
+	case m.done():
+		c.printf("Job %s (migration): no change; release %s migrated (allocation %s complete)", id, r.Version(), short(m.last.ID))
+		return
+	case m.running == nil:
+		c.printf("Job %s (migration): new; deploy runs it to migrate to %s", id, r.Version())
+	case m.same():
+		c.printf("Job %s (migration): unchanged, but its last run %s; deploy runs it again", id, lastRunText(m))
+	default:
+		c.printf("Job %s (migration): changed; deploy runs it to migrate to %s", id, r.Version())
+	}
+	printJobDiff(c.Out, m.plan.Diff, m.plan.Annotations)
+}
+
+func lastRunText(m *migration) string {
+	switch {
+	case m.stopped():
+		return "was stopped"
+	case m.last == nil:
+		return "has no allocation"
+	}
+	return "is " + m.last.ClientStatus
+}
+
+func (c *Cluster) printServicePlan(r *Release, p *ServicePlan) {
+	id := r.Dep.Job
+	switch {
+	case p.Running == nil:
+		c.printf("Job %s: new", id)
+	case !p.Changed():
+		c.printf("Job %s: no change (version %d)", id, version(p.Running))
+	default:
+		c.printf("Job %s: changes to version %d", id, version(p.Running))
+	}
+	for _, ch := range p.Counts {
+		c.printf("    %s", ch)
+	}
+	printJobDiff(c.Out, p.Resp.Diff, p.Resp.Annotations)
+	for group, m := range p.Resp.FailedTGAllocs {
+		c.printf("    warning: Nomad cannot place group %q now (%s)", group, placementText(m))
+	}
+	if p.Resp.Warnings != "" {
+		c.printf("    Nomad warns: %s", p.Resp.Warnings)
+	}
+}

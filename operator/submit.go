@@ -1,0 +1,107 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	nomadapi "github.com/hashicorp/nomad/api"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
+)
+
+// ErrConflict is wrapped by the error of a submission that Nomad refused
+// because the job changed after it was planned.
+var ErrConflict = fmt.Errorf("the job changed since it was planned")
+
+// Submit registers the planned service job with the JobModifyIndex of its
+// plan (0 for a new job: it must still not exist), so that Nomad refuses
+// it if anyone changed the job in between. It returns the evaluation ID.
+func (c *Cluster) Submit(ctx context.Context, r *Release, p *ServicePlan) (string, error) {
+	id := r.Dep.Job
+	opts := &nomadapi.RegisterOptions{EnforceIndex: true, ModifyIndex: p.Resp.JobModifyIndex}
+	resp, _, err := c.Nomad.Jobs().RegisterOpts(p.Job, opts, r.write(ctx))
+	if err != nil && strings.Contains(err.Error(), "modify index") {
+		return "", rules.WithHint(fmt.Errorf("submit job %s: %w (Nomad: %v)", id, ErrConflict, err),
+			"Someone changed the job between the plan and the submission; nothing was submitted. Look at it (nomad job history "+id+"), then run deploy again.")
+	}
+	if err != nil {
+		return "", nomadError("submit job "+id, err)
+	}
+	for _, w := range strings.Split(resp.Warnings, "\n") {
+		if w = strings.TrimSpace(w); w != "" {
+			c.printf("    Nomad warns: %s", w)
+		}
+	}
+	return resp.EvalID, nil
+}
+
+// DeployService submits the planned service job and, unless detach is
+// set, watches its deployment to the end (see Watch).
+func (c *Cluster) DeployService(ctx context.Context, r *Release, p *ServicePlan, detach bool) error {
+	id := r.Dep.Job
+	if !p.Changed() {
+		c.printf("==> Service job %s: no change (version %d); nothing to deploy", id, version(p.Running))
+		return nil
+	}
+	c.printf("==> Service job %s: %s", id, submitText(p))
+	for _, ch := range p.Counts {
+		c.printf("    %s", ch)
+	}
+	evalID, err := c.Submit(ctx, r, p)
+	if err != nil {
+		return err
+	}
+	dep, err := c.awaitDeployment(ctx, r, evalID)
+	if err != nil || dep == nil {
+		return err
+	}
+	if detach {
+		c.printf("    submitted; deployment %s runs on. Watch it with: nomad deployment status -monitor %s", short(dep.ID), dep.ID)
+		return nil
+	}
+	return c.Watch(ctx, r, dep.ID)
+}
+
+func submitText(p *ServicePlan) string {
+	if p.Running == nil {
+		return "new job"
+	}
+	return fmt.Sprintf("version %d -> %d", version(p.Running), version(p.Running)+1)
+}
+
+// awaitDeployment waits for the evaluation of a submission and returns
+// the deployment it created (nil when there is none: nothing to roll).
+func (c *Cluster) awaitDeployment(ctx context.Context, r *Release, evalID string) (*nomadapi.Deployment, error) {
+	for {
+		ev, _, err := c.Nomad.Evaluations().Info(evalID, r.query(ctx))
+		if err != nil {
+			return nil, nomadError("read evaluation "+short(evalID), err)
+		}
+		switch ev.Status {
+		case nomadapi.EvalStatusComplete:
+			return c.evalDeployment(ctx, r, ev)
+		case nomadapi.EvalStatusFailed, nomadapi.EvalStatusCancelled:
+			return nil, fmt.Errorf("evaluation %s of job %s %s: %s", short(evalID), r.Dep.Job, ev.Status, ev.StatusDescription)
+		}
+		if err := c.sleep(ctx); err != nil {
+			return nil, c.interrupted("nomad job status " + r.Dep.Job)
+		}
+	}
+}
+
+// evalDeployment returns the deployment a completed evaluation made.
+func (c *Cluster) evalDeployment(ctx context.Context, r *Release, ev *nomadapi.Evaluation) (*nomadapi.Deployment, error) {
+	for group, m := range ev.FailedTGAllocs {
+		c.printf("    waiting: no node can run group %q yet (%s)", group, placementText(m))
+	}
+	if ev.DeploymentID == "" {
+		c.printf("    Nomad placed nothing new: no deployment to watch")
+		return nil, nil
+	}
+	dep, _, err := c.Nomad.Deployments().Info(ev.DeploymentID, r.query(ctx))
+	if err != nil {
+		return nil, nomadError("read deployment "+short(ev.DeploymentID), err)
+	}
+	return dep, nil
+}
