@@ -1,7 +1,7 @@
 // Package testbed starts the real services the tests of kantree-nomad run
 // against: Consul (a dev agent or a 3-server cluster with a client agent),
-// consul-template, nginx, PostgreSQL (with hot standbys), PgBouncer and
-// Redis. Every service listens on free loopback ports, keeps its files in a
+// Nomad (a dev agent), consul-template, nginx, PostgreSQL (with hot
+// standbys), PgBouncer and Redis. Every service listens on free loopback ports, keeps its files in a
 // temporary directory, answers before its Start function returns, and is
 // stopped when the test (or the test binary, for shared instances) ends.
 //
@@ -36,6 +36,29 @@
 //     uses raft_multiplier 1 and fast gossip probes; its members have their
 //     own gossip key.
 //
+//   - Nomad: StartNomad(t, consul, NomadOptions{}) runs `nomad agent -dev`
+//     (Nomad 1.6.1 from make tools) with http, rpc and serf on free
+//     loopback ports, data_dir and log in the test's temporary directory,
+//     raw_exec enabled and exec available as root, the client on the
+//     loopback interface (services register with 127.0.0.1), and Consul
+//     integration pointed at the given testbed Consul without self
+//     registration or auto-join (agents sharing a Consul stay apart). Its
+//     dynamic ports come from a window of 250 ports above the kernel's
+//     ephemeral range, reserved with an flock so that no two agents (of
+//     any test binary) share one. The node announces 64000 MHz and 64 GiB
+//     so that production-sized jobs can be placed. Exec tasks get a small
+//     chroot (a shell, a few commands, libc, some of /etc) plus
+//     NomadOptions.ChrootEnv, e.g. BuildKantreeNomadStatic at
+//     /usr/local/bin/kantree-nomad; FullChroot restores Nomad's default,
+//     which costs about 20 s per task here. Client heartbeats keep Nomad's
+//     defaults: the disconnect behaviour tests measure depends on them.
+//     Stop stops every job, waits for the allocations, kills the agent and
+//     then every process it started that is left (executors run in
+//     sessions of their own; what a raw_exec task forked away is found
+//     through its task's cgroup), and unmounts the tasks' secrets and
+//     chroot mounts. ServeFiles and PlatformTarball give artifact blocks a
+//     release tarball on loopback with its "sha256:" checksum.
+//
 // # Missing programs
 //
 // Binary looks a program up in <repo>/.tools/bin, $PATH, /usr/sbin and
@@ -68,8 +91,10 @@
 // that test. A test that kills, pauses or restarts a service must start its
 // own instance instead of sharing one.
 //
-// Isolate tests that share a PostgreSQL with Postgres.CreateDatabase, and
-// tests that share a Consul with distinct KV prefixes.
+// Isolate tests that share a PostgreSQL with Postgres.CreateDatabase,
+// tests that share a Consul with distinct KV prefixes, and tests that share
+// a Nomad agent (SharedNomad, which shares the "consul" instance too) with
+// job IDs of their own, submitted with Nomad.RegisterJob.
 //
 // # Running as root
 //

@@ -89,11 +89,27 @@ func StartNomad(t testing.TB, consul *Consul, opts NomadOptions) *Nomad {
 			args: []string{"agent", "-dev", "-config", n.ConfigPath}}
 	})
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testbed: end of the nomad agent's log (%s):\n%s", n.LogPath(), n.LogTail(40))
+		}
 		if err := n.Stop(); err != nil {
 			t.Errorf("testbed: %v", err)
 		}
 	})
 	return n
+}
+
+// SharedNomad returns the package's shared Nomad agent (Shared key
+// "nomad"), wired to the package's shared Consul (Shared key "consul",
+// StartConsul) and started with the zero NomadOptions on first use. Tests
+// that share it submit their jobs with RegisterJob, under job IDs of their
+// own; what is left runs until the package's tests end. A test that stops,
+// kills or reconfigures the agent starts its own with StartNomad.
+func SharedNomad(t testing.TB) *Nomad {
+	t.Helper()
+	return Shared(t, "nomad", func(tb testing.TB) *Nomad {
+		return StartNomad(tb, Shared(tb, "consul", StartConsul), NomadOptions{})
+	})
 }
 
 func (n *Nomad) pickPorts(t testing.TB) {

@@ -119,11 +119,25 @@ func TestNomadKillLeavesNoProcess(t *testing.T) {
 	}
 }
 
+func TestSharedNomadRegisterJobStopsItAtTheEnd(t *testing.T) {
+	t.Parallel()
+	n := testbed.SharedNomad(t)
+	tag := strconv.Itoa(rand.IntN(1e9))
+	t.Run("job", func(t *testing.T) {
+		n.RegisterJob(t, sleeperJob("shared-sleepers", tag, "raw_exec"))
+		n.WaitRunning(t, "shared-sleepers", 1, time.Minute)
+	})
+	if left := processesWith(tag); len(left) > 0 {
+		t.Fatalf("processes of the job survived the end of the subtest: %v", left)
+	}
+	if _, _, err := n.Client().Jobs().Info("shared-sleepers", nil); err == nil {
+		t.Error("the job was not purged")
+	}
+}
+
 func TestNomadCLIAndDynamicPorts(t *testing.T) {
 	t.Parallel()
-	n := testbed.Shared(t, "nomad", func(tb testing.TB) *testbed.Nomad {
-		return testbed.StartNomad(tb, nil, testbed.NomadOptions{})
-	})
+	n := testbed.SharedNomad(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := n.CLI(ctx, "node", "status", "-self", "-verbose")

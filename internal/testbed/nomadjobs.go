@@ -2,6 +2,8 @@ package testbed
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -70,12 +72,52 @@ func (n *Nomad) AllocReport(jobID string) string {
 			for _, e := range lastEvents(ts.Events, 6) {
 				fmt.Fprintf(&b, "    %s %s: %s\n", time.Unix(0, e.Time).Format("15:04:05.000"), e.Type, e.DisplayMessage)
 			}
+			if tail := n.taskStderr(a.ID, name, 5); tail != "" {
+				fmt.Fprintf(&b, "    stderr (end):\n%s\n", tail)
+			}
 		}
 	}
 	if b.Len() == 0 {
 		return "(no allocations)"
 	}
 	return b.String()
+}
+
+// taskStderr returns the last lines of a task's stderr log, indented.
+func (n *Nomad) taskStderr(allocID, task string, lines int) string {
+	b, err := os.ReadFile(filepath.Join(n.DataDir, "alloc", allocID, "alloc", "logs", task+".stderr.0"))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(ls) > lines {
+		ls = ls[len(ls)-lines:]
+	}
+	return "      " + strings.Join(ls, "\n      ")
+}
+
+// RegisterJob submits job and, at the end of the test, stops and purges it
+// and waits (up to 60 s) until its allocations have finished, so that
+// tests sharing one agent (SharedNomad) leave nothing behind. Give each
+// test its own job IDs.
+func (n *Nomad) RegisterJob(t testing.TB, job *nomadapi.Job) {
+	t.Helper()
+	if _, _, err := n.Client().Jobs().Register(job, nil); err != nil {
+		t.Fatalf("testbed: nomad: register job %s: %v", *job.ID, err)
+	}
+	id, ns := *job.ID, ""
+	if job.Namespace != nil {
+		ns = *job.Namespace
+	}
+	t.Cleanup(func() {
+		if _, _, err := n.Client().Jobs().Deregister(id, true, &nomadapi.WriteOptions{Namespace: ns}); err != nil {
+			t.Logf("testbed: nomad: stop job %s: %v", id, err)
+			return
+		}
+		if err := n.waitAllocsTerminal(drainTimeout); err != nil {
+			t.Logf("testbed: %v", err)
+		}
+	})
 }
 
 func lastEvents(es []*nomadapi.TaskEvent, k int) []*nomadapi.TaskEvent {

@@ -77,3 +77,11 @@ func BenchmarkStartConsulTemplate(b *testing.B) {
 		return []*testbed.Process{testbed.StartConsulTemplate(b, "-consul-addr", c.HTTPAddr, "-template", "/dev/null:"+b.TempDir()+"/out").Process}
 	})
 }
+
+func BenchmarkStartNomad(b *testing.B) {
+	c := testbed.StartConsul(b)
+	b.ResetTimer()
+	benchStart(b, func(b *testing.B) []*testbed.Process {
+		return []*testbed.Process{testbed.StartNomad(b, c, testbed.NomadOptions{}).Process}
+	})
+}
