@@ -36,28 +36,32 @@
 //     uses raft_multiplier 1 and fast gossip probes; its members have their
 //     own gossip key.
 //
-//   - Nomad: StartNomad(t, consul, NomadOptions{}) runs `nomad agent -dev`
-//     (Nomad 1.6.1 from make tools) with http, rpc and serf on free
-//     loopback ports, data_dir and log in the test's temporary directory,
-//     raw_exec enabled and exec available as root, the client on the
-//     loopback interface (services register with 127.0.0.1), and Consul
-//     integration pointed at the given testbed Consul without self
-//     registration or auto-join (agents sharing a Consul stay apart). Its
-//     dynamic ports come from a window of 250 ports above the kernel's
-//     ephemeral range, reserved with an flock so that no two agents (of
-//     any test binary) share one. The node announces 64000 MHz and 64 GiB
-//     so that production-sized jobs can be placed. Exec tasks get a small
-//     chroot (a shell, a few commands, libc, some of /etc) plus
-//     NomadOptions.ChrootEnv, e.g. BuildKantreeNomadStatic at
-//     /usr/local/bin/kantree-nomad; FullChroot restores Nomad's default,
-//     which costs about 20 s per task here. Client heartbeats keep Nomad's
-//     defaults: the disconnect behaviour tests measure depends on them.
-//     Stop stops every job, waits for the allocations, kills the agent and
-//     then every process it started that is left (executors run in
-//     sessions of their own; what a raw_exec task forked away is found
-//     through its task's cgroup), and unmounts the tasks' secrets and
-//     chroot mounts. ServeFiles and PlatformTarball give artifact blocks a
-//     release tarball on loopback with its "sha256:" checksum.
+// # Nomad
+//
+// StartNomad(t, consul, NomadOptions{}) runs `nomad agent -dev` (Nomad
+// 1.6.1 from make tools) with http, rpc and serf on free loopback ports,
+// data_dir and log in the test's temporary directory, raw_exec enabled and
+// exec available as root, the client on the loopback interface (services
+// register with 127.0.0.1), and Consul integration pointed at the given
+// testbed Consul without self registration or auto-join (agents sharing a
+// Consul stay apart). Its dynamic ports come from a window of 250 ports
+// above the kernel's ephemeral range, reserved with an flock so that no two
+// agents (of any test binary) share one. The node announces 64000 MHz and
+// 64 GiB so that production-sized jobs can be placed. Client heartbeats
+// keep Nomad's defaults: the disconnect behaviour the tests measure
+// depends on them.
+//
+// Exec tasks get a small chroot (a shell, a few commands, libc, some of
+// /etc) plus NomadOptions.ChrootEnv, e.g. BuildKantreeNomadStatic at
+// /usr/local/bin/kantree-nomad; FullChroot restores Nomad's default, which
+// costs about 20 s per task here.
+//
+// Stop stops every job, waits for the allocations, kills the agent and then
+// every process it started that is left (executors run in sessions of
+// their own; what a raw_exec task forked away is found through its task's
+// cgroup), and unmounts the tasks' secrets and chroot mounts. ServeFiles
+// and PlatformTarball give artifact blocks a release tarball on loopback
+// with its "sha256:" checksum.
 //
 // # Missing programs
 //
