@@ -18,7 +18,10 @@ import (
 // Nomad is a Nomad dev agent (one server and one client in one process) on
 // 127.0.0.1, wired to a testbed Consul. Its client fingerprints the
 // loopback interface, so services register with 127.0.0.1 and dynamic
-// ports are loopback ports.
+// ports are loopback ports. Process.Restart gives an agent without jobs on
+// the same ports: a dev server keeps its state in memory. Pause and Resume
+// reach the agent's process group, not the executors and tasks, which run
+// in sessions of their own.
 type Nomad struct {
 	*Process
 	HTTPAddr   string // "127.0.0.1:port" of the HTTP API
