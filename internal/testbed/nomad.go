@@ -38,7 +38,6 @@ type Nomad struct {
 	opts   NomadOptions
 	ports  *portWindow
 	reaper reaper
-	once   sync.Once
 
 	clientOnce sync.Once
 	client     *nomadapi.Client
