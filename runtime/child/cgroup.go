@@ -13,8 +13,9 @@ import (
 // cgroup is a cgroup v2 made for one command, below the cgroup of this
 // process.
 type cgroup struct {
-	dir string
-	fd  *os.File // the directory, for clone3(CLONE_INTO_CGROUP)
+	dir    string
+	fd     *os.File // the directory, for clone3(CLONE_INTO_CGROUP)
+	killer *os.File // cgroup.kill, opened ahead so a kill is one write
 }
 
 // newCgroup makes a cgroup v2 named name below this process's own, or
@@ -34,12 +35,13 @@ func newCgroup(name string) *cgroup {
 		_ = os.Remove(dir)
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
+	killer, err := os.OpenFile(filepath.Join(dir, "cgroup.kill"), os.O_WRONLY, 0)
+	if err != nil {
 		fd.Close() // before Linux 5.14: no atomic kill, the subreaper alone does
 		_ = os.Remove(dir)
 		return nil
 	}
-	return &cgroup{dir: dir, fd: fd}
+	return &cgroup{dir: dir, fd: fd, killer: killer}
 }
 
 // ownCgroupDir is the directory of this process's cgroup v2: the mount
@@ -84,13 +86,14 @@ func cgroup2Mount() (string, error) {
 // kill kills every process in the cgroup at once (cgroup.kill: the
 // kernel also kills what is being forked meanwhile).
 func (g *cgroup) kill() {
-	_ = os.WriteFile(filepath.Join(g.dir, "cgroup.kill"), []byte("1"), 0)
+	_, _ = g.killer.Write([]byte("1"))
 }
 
 // remove removes the cgroup once it is empty; it retries briefly while
 // the kernel finishes releasing the last processes.
 func (g *cgroup) remove() error {
 	g.fd.Close()
+	g.killer.Close()
 	var err error
 	for i := 0; i < 100; i++ {
 		if err = os.Remove(g.dir); err == nil || errors.Is(err, os.ErrNotExist) {

@@ -62,9 +62,15 @@ func (c *Child) killRest() {
 	}
 }
 
-// signalTree sends sig to every process of the tree.
+// signalTree sends sig to every process of the tree. SIGKILL goes first
+// to the cgroup and the command's process group, which costs a system
+// call or two, then to each process found in /proc.
 func (c *Child) signalTree(sig syscall.Signal) {
 	if sig == syscall.SIGKILL {
+		if c.cg != nil {
+			c.cg.kill()
+		}
+		_ = unix.Kill(-c.pid, unix.SIGKILL) // the leader is unreaped: its group ID is ours
 		c.kill(descendants(os.Getpid()))
 		return
 	}

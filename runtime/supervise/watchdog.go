@@ -3,13 +3,18 @@ package supervise
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kantree-nomad/kantree-nomad/runtime/child"
 )
@@ -86,6 +91,10 @@ func RunWatchdog(ctx context.Context, cfg WatchdogConfig) int {
 func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline time.Duration, deadlines <-chan uint64, status io.Writer) int {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var shared atomic.Int64
+	shared.Store(int64(deadline))
+	late := make(chan time.Duration, 1)
+	go killLate(cfg.Clock, &shared, c, late)
 	for {
 		t.Reset(min(deadline-cfg.Clock.Boottime(), watchdogTick))
 		select {
@@ -99,11 +108,45 @@ func watch(ctx context.Context, cfg WatchdogConfig, c *child.Child, deadline tim
 				return stopTree(cfg, c, deadline)
 			}
 			deadline = max(deadline, time.Duration(d))
+			shared.Store(int64(deadline))
+		case l := <-late:
+			return fenceTree(cfg, c, l, status)
 		case <-t.C:
 			if late := cfg.Clock.Boottime() - deadline; late >= 0 {
 				return fenceTree(cfg, c, late, status)
 			}
 		}
+	}
+}
+
+// killLate sleeps on CLOCK_BOOTTIME until the deadline, on an OS thread
+// of its own that the Go scheduler does not have to wake, and kills the
+// tree the moment it wakes more than onTime past the deadline: after a
+// freeze or a suspend of the whole task, the resumed command may run only
+// for as long as this thread takes to be scheduled. A deadline reached on
+// time is left to watch, which gives the kill grace.
+func killLate(clock Clock, deadline *atomic.Int64, c *child.Child, late chan<- time.Duration) {
+	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	for {
+		d := deadline.Load()
+		ts := unix.NsecToTimespec(d)
+		err := unix.ClockNanosleep(unix.CLOCK_BOOTTIME, unix.TIMER_ABSTIME, &ts, nil)
+		select {
+		case <-c.Done():
+			return
+		default:
+		}
+		now := clock.Boottime()
+		switch {
+		case err != nil && !errors.Is(err, unix.EINTR):
+			return // watch's timer still fences
+		case deadline.Load() > int64(now):
+			continue // extended meanwhile
+		case now-time.Duration(d) > onTime:
+			_ = c.Kill()
+		}
+		late <- now - time.Duration(d)
+		return
 	}
 }
 
