@@ -1,0 +1,284 @@
+package operator
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	nomadapi "github.com/hashicorp/nomad/api"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
+)
+
+// bed is the services every test shares.
+type bed struct {
+	consul *testbed.Consul
+	nomad  *testbed.Nomad
+	pg     *testbed.Postgres
+	redis  *testbed.Redis
+	files  *testbed.FileServer
+	kn     string // kantree-nomad built for the tasks
+	cli    string // the same binary, run by the tests as the operator would
+}
+
+func sharedBed(t *testing.T) *bed {
+	t.Helper()
+	return testbed.Shared(t, "operator-bed", func(tb testing.TB) *bed {
+		b := &bed{consul: testbed.StartConsul(tb)}
+		b.nomad = testbed.StartNomad(tb, b.consul, testbed.NomadOptions{})
+		b.pg = testbed.StartPostgres(tb)
+		b.redis = testbed.StartRedis(tb, testbed.RedisOptions{})
+		b.files = testbed.ServeFiles(tb, tb.TempDir())
+		b.kn = testbed.BuildKantreeNomad(tb)
+		b.cli = b.kn
+		return b
+	})
+}
+
+// site is one Kantree deployment of a test: its own job, database and
+// deployment file.
+type site struct {
+	t      *testing.T
+	b      *bed
+	job    string
+	dir    string
+	file   string
+	marker string // while this file exists, the "failing" archive's upgrade_db fails
+	// webExtra is added to the web process block (e.g. a health_path).
+	webExtra string
+	out    *lockedBuffer
+}
+
+func newSite(t *testing.T, job string) *site {
+	t.Helper()
+	b := sharedBed(t)
+	s := &site{t: t, b: b, job: job, dir: t.TempDir(), out: &lockedBuffer{t: t}}
+	s.file = filepath.Join(s.dir, "kantree.hcl")
+	s.marker = filepath.Join(s.dir, "fail-upgrade")
+	db := b.pg.CreateDatabase(t)
+	v := &nomadapi.Variable{Path: "nomad/jobs/" + job, Items: nomadapi.VariableItems{
+		"database_url": db, "redis_url": b.redis.URL(), "secret_key": "test-secret-" + job, "license": "test license",
+	}}
+	if _, _, err := b.nomad.Client().Variables().Create(v, nil); err != nil {
+		t.Fatalf("put variables: %v", err)
+	}
+	return s
+}
+
+// archive is a release archive served to Nomad's artifact block.
+type archive struct{ url, checksum string }
+
+// stdArchive is the stand-in's archive of a release.
+func (s *site) stdArchive(version string) archive {
+	tb := testbed.PlatformTarball(s.t, s.b.files.Dir, version)
+	return archive{s.b.files.URL + "/" + tb.Name, tb.Checksum}
+}
+
+// failingArchive is an archive whose ./platform is a shell wrapper around
+// the stand-in: upgrade_db fails (KANTREE_STUB_UPGRADE_FAIL=1) while
+// s.marker exists on the host; with web health broken, `run web` answers
+// on a port nobody checks.
+func (s *site) failingArchive(version string) archive {
+	s.t.Helper()
+	bin, err := os.ReadFile(testbed.BuildPlatformStatic(s.t))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	script := fmt.Sprintf(`#!/bin/sh
+if [ "$1" = upgrade_db ] && [ -e %q ]; then
+  echo "stand-in wrapper: this release's upgrade_db is set to fail" >&2
+  KANTREE_STUB_UPGRADE_FAIL=1; export KANTREE_STUB_UPGRADE_FAIL
+fi
+exec "$(dirname "$0")/platform.real" "$@"
+`, s.marker)
+	name := fmt.Sprintf("kantree-%s-%s-wrapped.tar.gz", version, s.job)
+	sum := writeArchive(s.t, filepath.Join(s.b.files.Dir, name), map[string][]byte{"platform": []byte(script), "platform.real": bin})
+	return archive{s.b.files.URL + "/" + name, "sha256:" + sum}
+}
+
+// writeArchive writes a .tar.gz of executable files and returns its
+// SHA-256.
+func writeArchive(t *testing.T, path string, files map[string][]byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, body := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return hex.EncodeToString(sum[:])
+}
+
+// write writes the deployment file for a release from archive a, with
+// extra HCL appended (process blocks...).
+func (s *site) write(version string, a archive, extra string) {
+	s.t.Helper()
+	hcl := fmt.Sprintf(`job           = %q
+nomad_version = "1.6"
+
+kantree {
+  version     = %q
+  server_name = "kantree.test"
+  archive {
+    url      = %q
+    checksum = %q
+    driver   = "raw_exec"
+  }
+}
+
+kantree_nomad {
+  path = %q
+}
+
+consul {
+  address = %q
+}
+
+process "web" {
+  cpu            = 100
+  memory         = 128
+  check_interval = "1s"
+  check_timeout  = "1s"
+%s}
+
+process "push" {
+  cpu            = 100
+  memory         = 128
+  check_interval = "1s"
+  check_timeout  = "1s"
+}
+
+process "worker" {
+  cpu    = 100
+  memory = 128
+}
+
+process "scheduler" {
+  cpu    = 100
+  memory = 128
+}
+%s`, s.job, version, a.url, a.checksum, s.b.kn, s.b.consul.HTTPAddr, s.webExtra, extra)
+	if err := os.WriteFile(s.file, []byte(hcl), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// release loads the deployment file as the commands do, then shortens
+// the update timings (see fast).
+func (s *site) release() *Release {
+	s.t.Helper()
+	dep, _, diags := jobspec.Load(s.file, jobspec.LoadOptions{})
+	if diags.HasErrors() {
+		s.t.Fatalf("load %s: %v", s.file, diags)
+	}
+	r, err := NewRelease(dep)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	fast(r)
+	return r
+}
+
+// fast shortens the service job's update timings, which kantree.hcl
+// cannot set yet: min_healthy_time 2s (45s for the scheduler), a healthy
+// deadline of 20s (5m) and no progress deadline (10m), so that the first
+// unhealthy allocation fails a deployment at once instead of being
+// rescheduled until the progress deadline. What deploy does with a
+// deployment is the same; only Nomad's clocks are shorter.
+func fast(r *Release) {
+	for _, g := range r.Bundle.Service.TaskGroups {
+		if u := g.Update; u != nil {
+			u.MinHealthyTime = new(2 * time.Second)
+			u.HealthyDeadline = new(20 * time.Second)
+			u.ProgressDeadline = new(time.Duration(0))
+		}
+	}
+}
+
+// cluster is a Cluster on the shared agents writing to s.out.
+func (s *site) cluster() *Cluster {
+	s.t.Helper()
+	cc := s.b.consul.Client()
+	return &Cluster{Nomad: s.b.nomad.Client(), Consul: cc, Out: s.out, Now: time.Now, Poll: 250 * time.Millisecond}
+}
+
+// run runs the kantree-nomad command line as an operator would (NOMAD_ADDR
+// and CONSUL_HTTP_ADDR set) and returns its output and exit code.
+func (s *site) run(ctx context.Context, args ...string) (string, int) {
+	s.t.Helper()
+	cmd := exec.CommandContext(ctx, s.b.cli, args...)
+	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+s.b.nomad.Addr(), "CONSUL_HTTP_ADDR="+s.b.consul.HTTPAddr)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), code
+}
+
+// serviceJob returns the running service job.
+func (s *site) serviceJob() *nomadapi.Job {
+	s.t.Helper()
+	j, _, err := s.b.nomad.Client().Jobs().Info(s.job, nil)
+	if err != nil {
+		s.t.Fatalf("read job %s: %v", s.job, err)
+	}
+	return j
+}
+
+// lockedBuffer collects a Cluster's output and logs each line.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	t   *testing.T
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.t.Logf("%s", strings.TrimRight(string(p), "\n"))
+	return b.buf.Write(p)
+}
+
+// take returns what was written since the last take.
+func (b *lockedBuffer) take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	b.buf.Reset()
+	return s
+}
+
+var _ io.Writer = (*lockedBuffer)(nil)
