@@ -11,9 +11,8 @@ import (
 
 // SchemaRelease returns the newest release (compared as versions) that has
 // a succeeded attempt: the release the schema is at. found is false when no
-// release has succeeded yet or the table does not exist. A recorded release
-// that is not a version is an error: the ledger cannot then say which
-// release is newest.
+// release has succeeded yet or the table does not exist. Recorded releases
+// that are not versions (an older migrate accepted any text) are ignored.
 func SchemaRelease(ctx context.Context, conn *pgx.Conn) (release string, found bool, err error) {
 	rows, err := conn.Query(ctx, `SELECT DISTINCT release FROM `+Table+` WHERE status = $1`, StatusSucceeded)
 	if err != nil {
@@ -23,29 +22,25 @@ func SchemaRelease(ctx context.Context, conn *pgx.Conn) (release string, found b
 	if err != nil {
 		return "", false, missingIsEmpty(fmt.Errorf("read applied releases from %s: %w", Table, err))
 	}
-	return newest(releases)
+	release = Newest(releases)
+	return release, release != "", nil
 }
 
-// newest returns the newest of releases, compared as versions.
-func newest(releases []string) (string, bool, error) {
-	best := ""
+// Newest returns the newest of releases compared as versions, ignoring
+// those that are not versions; "" when none is.
+func Newest(releases []string) string {
+	var best rules.Version
+	found := false
 	for _, r := range releases {
-		if best == "" {
-			if _, err := rules.ParseVersion(r); err != nil {
-				return "", false, fmt.Errorf("ledger %s: release %q: %w", Table, r, err)
-			}
-			best = r
-			continue
-		}
-		c, err := rules.CompareVersions(r, best)
-		if err != nil {
-			return "", false, fmt.Errorf("ledger %s: release %q: %w", Table, r, err)
-		}
-		if c > 0 {
-			best = r
+		v, err := rules.ParseVersion(r)
+		if err == nil && (!found || v.Compare(best) > 0) {
+			best, found = v, true
 		}
 	}
-	return best, best != "", nil
+	if !found {
+		return ""
+	}
+	return best.String()
 }
 
 // AtOrAfter reports whether a schema at release applied serves a process of

@@ -122,7 +122,11 @@ func Run(ctx context.Context, cfg Config) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}
 	h := &holder{cfg: &cfg, conn: conn}
-	defer func() { h.conn.Close(context.WithoutCancel(ctx)) }()
+	defer func() {
+		if h.conn != nil {
+			h.conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	if err := acquire(ctx, conn, cfg.LockKey, cfg.Poll, cfg.Log); err != nil {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}
