@@ -1,6 +1,9 @@
 package generator
 
 import (
+	"path"
+	"strings"
+
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
 	"github.com/kantree-nomad/kantree-nomad/templates"
 )
@@ -10,16 +13,31 @@ type lbView struct {
 	Job, Release, ServerName string
 	Listen                   int
 	WebService, PushService  string // Consul service names; PushService "" when there is no push process
+	RoutedTag, Canaries      string // the tag the site routes by; "hold" or "route"
 	PushPath                 string
 	Sticky                   string // "cookie" or "ip"
 	CookieName               string
 	Prefix                   string // prefix of the nginx variables, unique per job
+	HealthPath               string // answered by nginx itself
+	RetryAfter               int    // seconds, in the maintenance page's Retry-After
 	ConsulAddr               string
-	ConfigPath               string // where the runbook puts consul-template.hcl
-	TemplatePath             string // where the runbook puts nginx.conf.ctmpl
-	NginxConfPath            string // the rendered nginx site
+	ConfigDir                string // on the LB hosts: consul-template.hcl, nginx.conf.ctmpl, the staged render
+	ConfigPath               string // ConfigDir/consul-template.hcl
+	TemplatePath             string // ConfigDir/nginx.conf.ctmpl
+	StagedPath               string // ConfigDir/site.conf: consul-template's output, before nginx -t
+	NginxConfPath            string // the nginx site
+	TokenEnvPath             string // ConfigDir/consul-token.env: CONSUL_HTTP_TOKEN for the unit
+	UnitName                 string // the systemd unit of consul-template
+	ConsulTemplateBin        string
 	ReloadScript             string
+	WaitMin, WaitMax         string // consul-template's quiescence
+	Reaction                 string // WaitMax + the reload time
+	SystemJob                string // the LB system job's name, "" when not rendered
 }
+
+// maintenanceRetryAfter is the Retry-After of the maintenance page, in
+// seconds: about a release's canary wait.
+const maintenanceRetryAfter = 30
 
 // aclView is the data of the ACL policies and the runbook.
 type aclView struct {
@@ -36,35 +54,47 @@ type aclView struct {
 
 func (p *plan) lbView() lbView {
 	d := p.d
-	dir := "/etc/consul-template.d/" + d.Job
+	n := d.LB.Nginx
 	v := lbView{
 		Job: d.Job, Release: d.Kantree.Version, ServerName: d.Kantree.ServerName,
-		Listen: d.LB.Listen, PushPath: d.LB.PushPath, Sticky: d.LB.Sticky,
-		CookieName: d.LB.CookieName, Prefix: d.LB.VarPrefix, ConsulAddr: jobspec.DefaultConsulAddr,
-		ConfigPath: dir + "/consul-template.hcl", TemplatePath: dir + "/nginx.conf.ctmpl",
-		NginxConfPath: "/etc/nginx/conf.d/" + d.Job + ".conf",
+		Listen: d.LB.Listen, RoutedTag: d.LB.RoutedTag, Canaries: d.LB.Canaries, PushPath: d.LB.PushPath, Sticky: d.LB.Sticky,
+		CookieName: d.LB.CookieName, Prefix: d.LB.VarPrefix, HealthPath: jobspec.LBHealthPath, RetryAfter: maintenanceRetryAfter,
+		ConsulAddr: n.ConsulAddress, ConfigDir: n.ConfigDir,
+		ConfigPath: n.ConfigDir + "/consul-template.hcl", TemplatePath: n.ConfigDir + "/nginx.conf.ctmpl",
+		StagedPath: n.ConfigDir + "/site.conf", NginxConfPath: n.Site, TokenEnvPath: n.ConfigDir + "/consul-token.env",
+		UnitName: "consul-template-" + d.Job + ".service", ConsulTemplateBin: n.ConsulTemplate,
+		WaitMin: n.WaitMin.String(), WaitMax: n.WaitMax.String(), Reaction: d.LB.Reaction.String(),
 	}
-	v.ReloadScript = reloadScript(v.NginxConfPath)
+	v.ReloadScript = reloadScript(v.StagedPath, v.NginxConfPath, n.ConfigDir+"/site.previous", n.TestCommand, n.ReloadCommand)
 	if web := d.Process("web"); web != nil {
 		v.WebService = web.Service
 	}
 	if push := d.Process("push"); push != nil {
 		v.PushService = push.Service
 	}
+	if d.LB.SystemJob != nil {
+		v.SystemJob = d.LB.SystemJob.Job
+	}
 	return v
 }
 
 // reloadScript is the command consul-template runs after each render of
-// the nginx site at dest (a path of [a-z0-9/.-] only: job names are
-// checked). nginx reloads only a configuration that passes nginx -t; one
-// that fails is replaced by the previous site (consul-template's backup),
-// or removed when there is none, so that a later restart of nginx does not
-// meet a broken file. It always exits 0: a failing command would make
-// consul-template exit.
-func reloadScript(dest string) string {
-	return "if nginx -t -q; then nginx -s reload || echo 'kantree-nomad: nginx reload failed; the site is in place but not loaded' >&2; " +
+// the staged site. It installs the site atomically (keeping the previous
+// one), and reloads nginx only when test passes; otherwise it puts the
+// previous site back, or removes the new one when there was none, so that
+// a later restart of nginx does not meet a broken file. It always exits 0:
+// a failing command would make consul-template exit. Paths and command
+// words hold no shell metacharacters (jobspec checks them).
+func reloadScript(staged, site, prev string, test, reload []string) string {
+	t, r := strings.Join(test, " "), strings.Join(reload, " ")
+	// The temporary file starts with a dot: nginx's include globs
+	// (conf.d/*.conf, sites-enabled/*) never pick it up.
+	tmp := path.Dir(site) + "/." + path.Base(site) + ".tmp"
+	return "rm -f " + prev + "; if [ -f " + site + " ]; then cp -p " + site + " " + prev + "; fi; " +
+		"cp " + staged + " " + tmp + " && mv -f " + tmp + " " + site + " || { echo 'kantree-nomad: cannot install " + site + "' >&2; exit 0; }; " +
+		"if " + t + "; then " + r + " || echo 'kantree-nomad: nginx reload failed; the site is in place but not loaded' >&2; " +
 		"else echo 'kantree-nomad: nginx -t failed; previous site restored, nginx keeps its running configuration' >&2; " +
-		"cp -p " + dest + ".bak " + dest + " 2>/dev/null || rm -f " + dest + "; fi; true"
+		"if [ -f " + prev + " ]; then cp -p " + prev + " " + tmp + " && mv -f " + tmp + " " + site + "; else rm -f " + site + "; fi; fi; true"
 }
 
 func (p *plan) aclView() aclView {
@@ -103,13 +133,17 @@ func (p *plan) files() ([]File, error) {
 		{"README.md", "runbook/README.md", acl, true},
 		{"lb/nginx.conf.ctmpl", "lb/nginx.conf.ctmpl", acl.LB, acl.LBKind == "nginx"},
 		{"lb/consul-template.hcl", "lb/consul-template.hcl", acl.LB, acl.LBKind == "nginx"},
+		{"lb/" + acl.LB.UnitName, "lb/consul-template.service", acl.LB, acl.LBKind == "nginx"},
 		{"acl/consul-lb.policy.hcl", "acl/consul-lb.policy.hcl", acl, true},
 		{"acl/consul-scheduler-lock.policy.hcl", "acl/consul-scheduler-lock.policy.hcl", acl, acl.Scheduler},
 		{"acl/nomad-deploy.policy.hcl", "acl/nomad-deploy.policy.hcl", acl, true},
 		{"acl/nomad-workload-variables.policy.hcl", "acl/nomad-workload-variables.policy.hcl", acl, acl.NomadVariables},
 		{"acl/vault.policy.hcl", "acl/vault.policy.hcl", acl, !acl.NomadVariables},
 	}
-	var out []File
+	out, err := p.lbJobFile()
+	if err != nil {
+		return nil, err
+	}
 	for _, it := range items {
 		if !it.when {
 			continue
@@ -121,4 +155,22 @@ func (p *plan) files() ([]File, error) {
 		out = append(out, File{Path: it.path, Data: data})
 	}
 	return out, nil
+}
+
+// lbJobFile is <job>-lb.nomad.hcl when the deployment asks for the load
+// balancer as a system job. It is printed in HCL whatever the format of
+// the other jobs: the Bundle carries only the service and upgrade jobs.
+func (p *plan) lbJobFile() ([]File, error) {
+	if p.d.LB.SystemJob == nil {
+		return nil, nil
+	}
+	j, err := p.lbJob()
+	if err != nil {
+		return nil, err
+	}
+	data, err := EncodeHCL(j)
+	if err != nil {
+		return nil, err
+	}
+	return []File{{Path: *j.ID + ".nomad.hcl", Data: data}}, nil
 }

@@ -72,7 +72,7 @@ func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
 		Spreads:          spreads(proc),
 		RestartPolicy:    serviceRestart(),
 		ReschedulePolicy: serviceReschedule(),
-		Update:           updateStrategy(proc),
+		Update:           updateStrategy(proc, p.d.LB.PushCanary),
 	}
 	if proc.Port > 0 {
 		g.Networks = []*api.NetworkResource{p.network(proc)}
@@ -107,14 +107,20 @@ func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
 // supervisor that cannot start (no Consul, a bad token): min_healthy_time
 // outlasts supervise's bounded wait for Consul at start. The lock, not the
 // rollout, keeps it single: the new one waits for the old one's lock.
-func updateStrategy(proc *jobspec.Process) *api.UpdateStrategy {
-	switch proc.Kind {
-	case "scheduler":
+// Push has no canary when pushCanary is false (Fabio, no stickiness): a
+// release then stops the old instance before placing the new one, so two
+// push instances are never routed at once.
+func updateStrategy(proc *jobspec.Process, pushCanary bool) *api.UpdateStrategy {
+	switch {
+	case proc.Kind == "scheduler":
 		return &api.UpdateStrategy{MaxParallel: new(1), HealthCheck: new("task_states"), MinHealthyTime: new(schedulerMinHealthy),
 			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute), AutoRevert: new(true)}
-	case "worker":
+	case proc.Kind == "worker":
 		return &api.UpdateStrategy{MaxParallel: new(1), HealthCheck: new("task_states"), MinHealthyTime: new(10 * time.Second),
 			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute), AutoRevert: new(true)}
+	case proc.Kind == "push" && !pushCanary:
+		return &api.UpdateStrategy{MaxParallel: new(1), Canary: new(0), AutoRevert: new(true),
+			HealthCheck: new("checks"), MinHealthyTime: new(10 * time.Second), HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute)}
 	}
 	return &api.UpdateStrategy{MaxParallel: new(1), Canary: new(1), AutoPromote: new(true), AutoRevert: new(true),
 		HealthCheck: new("checks"), MinHealthyTime: new(10 * time.Second), HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute)}

@@ -20,38 +20,61 @@ import (
 )
 
 // lbHost is a load-balancer host in a temporary directory: the generated
-// consul-template configuration, pointed at a test Consul and at files in
-// the directory, and an nginx main configuration that includes the site.
+// consul-template configuration, rendered with the host layout of
+// load_balancer { nginx { } } pointed at a test Consul and at files in the
+// directory, and an nginx main configuration that includes the site.
 type lbHost struct {
 	dir, ctConfig, site, nginxConf string
 	nginx, consulTemplate          string
 	token                          string // CONSUL_HTTP_TOKEN for consul-template, if any
 }
 
+// newLBHost makes a load-balancer host for files rendered from the basic
+// example: their site template, and the consul-template configuration
+// rendered again with this host's layout.
 func newLBHost(t *testing.T, consulAddr string, files []generator.File) *lbHost {
 	t.Helper()
+	h := newHost(t)
+	ours := renderBasicOn(t, "cookie", jobspec.DefaultListen, h.layout(consulAddr))
+	write(t, filepath.Join(h.dir, "nginx.conf.ctmpl"), fileData(t, files, "lb/nginx.conf.ctmpl"))
+	write(t, h.ctConfig, fileData(t, ours, "lb/consul-template.hcl"))
+	return h
+}
+
+// newHost makes the directory of a load-balancer host; render the
+// deployment with h.layout applied, then call h.install.
+func newHost(t *testing.T) *lbHost {
+	t.Helper()
 	h := &lbHost{dir: t.TempDir(), nginx: testbed.Binary(t, "nginx"), consulTemplate: testbed.Binary(t, "consul-template")}
-	h.site, h.nginxConf, h.ctConfig = filepath.Join(h.dir, "kantree.conf"), filepath.Join(h.dir, "nginx.conf"), filepath.Join(h.dir, "consul-template.hcl")
-	ctmpl := filepath.Join(h.dir, "nginx.conf.ctmpl")
-	write(t, ctmpl, fileData(t, files, "lb/nginx.conf.ctmpl"))
-	for _, sub := range []string{"tmp", "logs"} {
+	h.site, h.nginxConf, h.ctConfig = filepath.Join(h.dir, "conf.d", "kantree.conf"), filepath.Join(h.dir, "nginx.conf"), filepath.Join(h.dir, "consul-template.hcl")
+	for _, sub := range []string{"tmp", "logs", "conf.d"} {
 		if err := os.MkdirAll(filepath.Join(h.dir, sub), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	write(t, h.nginxConf, []byte(fmt.Sprintf("pid %[1]s/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n"+
 		"  client_body_temp_path %[1]s/tmp/body;\n  proxy_temp_path %[1]s/tmp/proxy;\n  fastcgi_temp_path %[1]s/tmp/fastcgi;\n"+
-		"  uwsgi_temp_path %[1]s/tmp/uwsgi;\n  scgi_temp_path %[1]s/tmp/scgi;\n  include %[2]s;\n}\n", h.dir, h.site)))
-	cfg := string(fileData(t, files, "lb/consul-template.hcl"))
-	nginxArgs := fmt.Sprintf("-p %s/ -e %s/logs/error.log -c %s", h.dir, h.dir, h.nginxConf)
-	cfg = replaceOnce(t, cfg, `address = "127.0.0.1:8500"`, fmt.Sprintf("address = %q", consulAddr))
-	cfg = replaceOnce(t, cfg, `"/etc/consul-template.d/kantree/nginx.conf.ctmpl"`, fmt.Sprintf("%q", ctmpl))
-	cfg = replaceOnce(t, cfg, `"/etc/nginx/conf.d/kantree.conf"`, fmt.Sprintf("%q", h.site))
-	cfg = replaceOnce(t, cfg, "nginx -t -q;", h.nginx+" -t -q "+nginxArgs+";")
-	cfg = replaceOnce(t, cfg, "nginx -s reload ||", h.nginx+" -s reload "+nginxArgs+" ||")
-	cfg = strings.ReplaceAll(cfg, "/etc/nginx/conf.d/kantree.conf", h.site)
-	write(t, h.ctConfig, []byte(cfg))
+		"  uwsgi_temp_path %[1]s/tmp/uwsgi;\n  scgi_temp_path %[1]s/tmp/scgi;\n  include %[1]s/conf.d/*.conf;\n}\n", h.dir)))
 	return h
+}
+
+// layout is the load_balancer nginx block of this host: its paths, and
+// nginx commands that name its prefix and configuration.
+func (h *lbHost) layout(consulAddr string) jobspec.NginxHost {
+	n := jobspec.NginxHost{Site: h.site, ConfigDir: h.dir, ConsulAddress: consulAddr, ConsulTemplate: h.consulTemplate,
+		WaitMin: jobspec.DefaultWaitMin, WaitMax: jobspec.DefaultWaitMax, ReloadTime: jobspec.DefaultReloadTime}
+	args := []string{"-p", h.dir + "/", "-e", h.dir + "/logs/error.log", "-c", h.nginxConf}
+	n.TestCommand = append([]string{h.nginx, "-t", "-q"}, args...)
+	n.ReloadCommand = append([]string{h.nginx, "-s", "reload"}, args...)
+	return n
+}
+
+// install copies the rendered template and configuration where the
+// runbook puts them: both in the configuration directory.
+func (h *lbHost) install(t *testing.T, files []generator.File) {
+	t.Helper()
+	write(t, filepath.Join(h.dir, "nginx.conf.ctmpl"), fileData(t, files, "lb/nginx.conf.ctmpl"))
+	write(t, h.ctConfig, fileData(t, files, "lb/consul-template.hcl"))
 }
 
 // runOnce runs consul-template once with the generated configuration:
@@ -105,7 +128,8 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 
 	for _, sticky := range []string{"cookie", "ip"} {
 		t.Run(sticky, func(t *testing.T) {
-			h := newLBHost(t, c.HTTPAddr, renderBasic(t, sticky, testbed.FreePort(t)))
+			h := newHost(t)
+			h.install(t, renderBasicOn(t, sticky, testbed.FreePort(t), h.layout(c.HTTPAddr)))
 			site, stderr := h.render(t)
 			if !strings.Contains(stderr, "kantree-nomad: nginx reload failed") {
 				t.Errorf("the reload of a stopped nginx did not go through the guard; consul-template said:\n%s", stderr)
@@ -124,7 +148,8 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 
 	t.Run("no healthy instance", func(t *testing.T) {
 		deregisterAll(t, cl, "kantree-web")
-		h := newLBHost(t, c.HTTPAddr, renderBasic(t, "cookie", testbed.FreePort(t)))
+		h := newHost(t)
+		h.install(t, renderBasicOn(t, "cookie", testbed.FreePort(t), h.layout(c.HTTPAddr)))
 		site, _ := h.render(t)
 		if got := upstreamServers(site, "app"); len(got) != 1 || got[0] != "127.0.0.1:65535 down" {
 			t.Errorf("upstream app = %q, want only the placeholder", got)
@@ -135,7 +160,8 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 	})
 
 	t.Run("failing nginx -t keeps consul-template up", func(t *testing.T) {
-		h := newLBHost(t, c.HTTPAddr, renderBasic(t, "cookie", testbed.FreePort(t)))
+		h := newHost(t)
+		h.install(t, renderBasicOn(t, "cookie", testbed.FreePort(t), h.layout(c.HTTPAddr)))
 		write(t, h.nginxConf, []byte("events {}\nhttp { this_is_not_a_directive on; }\n"))
 		previous := "# the previous site\n"
 		write(t, h.site, []byte(previous))
@@ -149,7 +175,8 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 	})
 
 	t.Run("failing nginx -t with no previous site removes the new one", func(t *testing.T) {
-		h := newLBHost(t, c.HTTPAddr, renderBasic(t, "cookie", testbed.FreePort(t)))
+		h := newHost(t)
+		h.install(t, renderBasicOn(t, "cookie", testbed.FreePort(t), h.layout(c.HTTPAddr)))
 		write(t, h.nginxConf, []byte("events {}\nhttp { this_is_not_a_directive on; }\n"))
 		h.runOnce(t)
 		if _, err := os.Stat(h.site); !os.IsNotExist(err) {
@@ -158,13 +185,26 @@ func TestNginxSiteRenderedByConsulTemplate(t *testing.T) {
 	})
 }
 
+// renderBasic renders the basic example with the given stickiness and
+// nginx port, for a Debian load-balancer host.
 func renderBasic(t *testing.T, sticky string, listen int) []generator.File {
 	t.Helper()
 	d, _, diags := jobspec.Load("../examples/basic/kantree.hcl", jobspec.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	d.LB.Sticky, d.LB.Listen = sticky, listen
+	return renderBasicOn(t, sticky, listen, d.LB.Nginx)
+}
+
+// renderBasicOn renders the basic example with the given stickiness, nginx
+// port and load-balancer host layout (as the nginx block would set it).
+func renderBasicOn(t *testing.T, sticky string, listen int, host jobspec.NginxHost) []generator.File {
+	t.Helper()
+	d, _, diags := jobspec.Load("../examples/basic/kantree.hcl", jobspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	d.LB.Sticky, d.LB.Listen, d.LB.Nginx = sticky, listen, host
 	b, err := generator.Generate(d)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +219,7 @@ func renderBasic(t *testing.T, sticky string, listen int) []generator.File {
 func register(t *testing.T, cl *consul.Client, name string, port int, status string) {
 	t.Helper()
 	err := cl.Agent().ServiceRegister(&consul.AgentServiceRegistration{
-		ID: fmt.Sprintf("%s-%d", name, port), Name: name, Address: "127.0.0.1", Port: port,
+		ID: fmt.Sprintf("%s-%d", name, port), Name: name, Address: "127.0.0.1", Port: port, Tags: []string{jobspec.RoutedTag},
 		Check: &consul.AgentServiceCheck{TTL: "1h", Status: status},
 	})
 	if err != nil {

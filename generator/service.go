@@ -10,17 +10,26 @@ import (
 
 // service is the Consul service of a process that listens (web, push),
 // checked over HTTP on its health path, with tags naming the process, the
-// job and the release, plus the routing tags of Traefik or Fabio.
+// job and the release, plus the routing tags of the load balancer. A
+// canary carries the same tags minus what routes traffic to it when
+// canaries are held until promotion.
 func (p *plan) service(proc *jobspec.Process) *api.Service {
 	name := proc.Service
 	tags := []string{"kantree", "process=" + proc.Name, "job=" + p.d.Job, "release=" + p.d.Kantree.Version}
-	tags = append(tags, p.lbTags(proc, name)...)
+	canary := append(append([]string(nil), tags...), "canary")
+	routed, held := p.lbTags(proc, name)
+	tags = append(tags, routed...)
+	if p.d.LB.Canaries == "route" {
+		canary = append(canary, routed...)
+	} else {
+		canary = append(canary, held...)
+	}
 	s := &api.Service{
 		Name:       name,
 		PortLabel:  "http",
 		Provider:   "consul",
 		Tags:       tags,
-		CanaryTags: append(append([]string(nil), tags...), "canary"),
+		CanaryTags: canary,
 	}
 	if proc.HealthPath != "" {
 		s.Checks = []api.ServiceCheck{{
@@ -34,9 +43,10 @@ func (p *plan) service(proc *jobspec.Process) *api.Service {
 	return s
 }
 
-// lbTags are the service tags Traefik or Fabio route by; nginx needs none
-// (consul-template reads the services by name).
-func (p *plan) lbTags(proc *jobspec.Process, svc string) []string {
+// lbTags are the service tags the load balancer routes an instance by
+// (nginx: the routed tag its site selects on; Traefik and Fabio: their
+// routing tags), and the tags of a canary held out of traffic.
+func (p *plan) lbTags(proc *jobspec.Process, svc string) (routed, held []string) {
 	host := p.d.Kantree.ServerName
 	switch p.d.LB.Kind {
 	case "traefik":
@@ -45,17 +55,18 @@ func (p *plan) lbTags(proc *jobspec.Process, svc string) []string {
 		if proc.Kind == "push" {
 			rule += fmt.Sprintf(" && PathPrefix(`%s`)", p.d.LB.PushPath)
 		}
-		tags := []string{"traefik.enable=true", router + ".rule=" + rule, router + ".entrypoints=" + p.d.LB.Entrypoint}
+		tags := []string{router + ".rule=" + rule, router + ".entrypoints=" + p.d.LB.Entrypoint}
 		if proc.Kind == "push" {
 			sticky := "traefik.http.services." + svc + ".loadbalancer.sticky.cookie"
 			tags = append(tags, sticky+"=true", sticky+".name="+p.d.LB.CookieName, sticky+".httponly=true", sticky+".samesite=lax")
 		}
-		return tags
+		// Traefik exposes services by default: a held canary says so explicitly.
+		return append([]string{"traefik.enable=true"}, tags...), append([]string{"traefik.enable=false"}, tags...)
 	case "fabio":
 		if proc.Kind == "push" {
-			return []string{"urlprefix-" + host + p.d.LB.PushPath}
+			return []string{"urlprefix-" + host + p.d.LB.PushPath}, nil
 		}
-		return []string{"urlprefix-" + host + "/"}
+		return []string{"urlprefix-" + host + "/"}, nil
 	}
-	return nil
+	return []string{p.d.LB.RoutedTag}, nil
 }

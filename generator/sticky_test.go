@@ -19,6 +19,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+	"github.com/kantree-nomad/kantree-nomad/jobspec"
 )
 
 // TestStickyPushThroughNginx is the whole load-balancer path with real
@@ -64,7 +65,7 @@ func startInstance(t *testing.T, cl *consul.Client, platform, service, process, 
 		Ready: testbed.HTTPReady(base + "/health"),
 	})
 	err := cl.Agent().ServiceRegister(&consul.AgentServiceRegistration{
-		ID: id, Name: service, Address: "127.0.0.1", Port: port, Tags: []string{"kantree", "process=" + process},
+		ID: id, Name: service, Address: "127.0.0.1", Port: port, Tags: []string{"kantree", "process=" + process, jobspec.RoutedTag},
 		Check: &consul.AgentServiceCheck{HTTP: base + "/health", Interval: "500ms", Timeout: "1s"},
 	})
 	if err != nil {
@@ -95,8 +96,8 @@ type lbAddr struct{ base string }
 func startNginx(t *testing.T, c *testbed.Consul, sticky string) lbAddr {
 	t.Helper()
 	port := testbed.FreePort(t)
-	files := renderBasic(t, sticky, port)
-	h := newLBHost(t, c.HTTPAddr, files)
+	h := newHost(t)
+	h.install(t, renderBasicOn(t, sticky, port, h.layout(c.HTTPAddr)))
 	ctmpl := filepath.Join(h.dir, "nginx.conf.ctmpl")
 	src, err := os.ReadFile(ctmpl)
 	if err != nil {

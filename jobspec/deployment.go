@@ -186,6 +186,31 @@ type LoadBalancer struct {
 	Listen int
 	// Entrypoint is Traefik's entrypoint name (default "web").
 	Entrypoint string
+	// Canaries says when a canary instance gets traffic: "hold" (default:
+	// only once promoted) or "route" (as soon as its check passes).
+	Canaries string
+	// Nginx is where nginx and consul-template live on the load-balancer
+	// hosts; set (with defaults) whatever the kind, used with nginx only.
+	Nginx NginxHost
+	// SystemJob, when set, asks for the load balancer as a Nomad system
+	// job (<job>-lb) as well: nginx under exec on a node class.
+	SystemJob *LBSystemJob
+
+	// Reaction is how long after Consul drops an instance the load
+	// balancer stops sending it requests: nginx's WaitMax + ReloadTime, or
+	// the file's reaction_time for Traefik and Fabio.
+	Reaction time.Duration
+	// MinShutdownDelay is the shortest shutdown_delay of web and push
+	// that drains: Reaction + DrainMargin. It is also their default.
+	MinShutdownDelay time.Duration
+	// PushCanary says whether push rolls out through a canary. It is false
+	// with Fabio, which has no stickiness: a release must never run two
+	// push instances behind it.
+	PushCanary bool
+	// RoutedTag is the service tag the nginx site selects instances by;
+	// canaries carry it only with Canaries "route".
+	RoutedTag string
+
 	// PushPath is the URL path prefix of the push process (socket.io).
 	PushPath string
 	// CookieName is the sticky cookie of push: <job>_push with '-' as '_'.
@@ -194,6 +219,46 @@ type LoadBalancer struct {
 	// upstreams), unique per job: the job name with '-' as '_'.
 	VarPrefix              string
 	KindRange, StickyRange hcl.Range
+	// ReactionRange points at what sets Reaction: wait_max or reload_time
+	// in the nginx block, reaction_time, or the kind.
+	ReactionRange hcl.Range
+}
+
+// NginxHost is the layout of a load-balancer host that runs nginx with
+// consul-template. Defaults are those of Debian's and Ubuntu's nginx
+// package and of HashiCorp's consul-template package.
+type NginxHost struct {
+	// Site is the nginx site file consul-template keeps current (default
+	// /etc/nginx/conf.d/<job>.conf, which Debian's nginx.conf includes).
+	Site string
+	// TestCommand and ReloadCommand check nginx's whole configuration and
+	// reload it (default nginx -t -q and nginx -s reload).
+	TestCommand, ReloadCommand []string
+	// ConfigDir holds consul-template.hcl, nginx.conf.ctmpl and the
+	// staged render (default /etc/consul-template.d/<job>).
+	ConfigDir string
+	// ConsulTemplate is the consul-template binary the systemd unit runs
+	// (default /usr/bin/consul-template).
+	ConsulTemplate string
+	// ConsulAddress is the Consul agent consul-template asks (default 127.0.0.1:8500).
+	ConsulAddress string
+	// WaitMin and WaitMax are consul-template's quiescence: render once
+	// the catalog has been still for WaitMin, at most WaitMax after a
+	// change (default 200ms and 1s).
+	WaitMin, WaitMax time.Duration
+	// ReloadTime bounds nginx -t plus the reload (default 1s).
+	ReloadTime time.Duration
+}
+
+// LBSystemJob is the load balancer run as a Nomad system job.
+type LBSystemJob struct {
+	Job       string // <job>-lb
+	NodeClass string // the node class of the load-balancer nodes (default "lb")
+	Driver    string // "exec" (default) or "raw_exec"
+	Nginx     string // the nginx binary on those nodes (default /usr/sbin/nginx)
+	// Service is the Consul service of the load balancer, with an HTTP check on HealthPath.
+	Service, HealthPath string
+	Range               hcl.Range
 }
 
 // Process is one task group: one kind of Kantree process.

@@ -3,6 +3,7 @@ package jobspec
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -313,4 +314,19 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// DiagCannotDrain reports a web or push shutdown_delay shorter than the
+// load balancer's reaction: requests would still reach the instance
+// after it was told to stop.
+func DiagCannotDrain(proc string, got, need time.Duration, kind string, reaction time.Duration, rng, reactionRange hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "shutdown_delay too short to drain",
+		fmt.Sprintf("The %s process's shutdown_delay is %s, but %s keeps sending requests to a stopping instance for up to %s after Consul drops it (set at %s), plus %s of margin: requests would fail during every release and scale-down. Set shutdown_delay to at least %q, remove it to derive it, or make the load balancer react faster.",
+			proc, got, kind, reaction, at(reactionRange), DrainMargin, need.String()))
+}
+
+// DiagWaitOrder reports a consul-template wait_min above wait_max.
+func DiagWaitOrder(lo, hi time.Duration, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "wait_min above wait_max",
+		fmt.Sprintf("consul-template renders at most wait_max (%s) after a change, so wait_min (%s) cannot be longer. Lower wait_min or raise wait_max.", hi, lo))
 }

@@ -132,12 +132,57 @@
 //
 // load_balancer (once):
 //
-//	kind       "nginx" (default, via consul-template), "traefik" or "fabio"
-//	sticky     push stickiness: "cookie" (default) or "ip"; Traefik has
-//	           cookie only, Fabio has none (so sticky is refused with
-//	           fabio, and so is a push count above 1)
-//	listen     nginx's port, 1..65535 (default 80); nginx only
-//	entrypoint Traefik entrypoint (default "web"); traefik only
+//	kind          "nginx" (default, via consul-template), "traefik" or "fabio"
+//	sticky        push stickiness: "cookie" (default) or "ip"; Traefik has
+//	              cookie only, Fabio has none (so sticky is refused with
+//	              fabio, and so is a push count above 1)
+//	listen        nginx's port, 1..65535 (default 80); nginx only
+//	entrypoint    Traefik entrypoint (default "web"); traefik only
+//	canaries      "hold" (default) or "route": whether a canary instance
+//	              gets traffic before it is promoted (see below)
+//	reaction_time how long Traefik or Fabio keeps routing to an instance
+//	              after Consul dropped it (traefik 15s, its consulCatalog
+//	              refreshInterval; fabio 2s); traefik and fabio only
+//	nginx { }     nginx only: the load-balancer host's layout, with the
+//	              defaults of Debian's and Ubuntu's nginx package:
+//	    site            "/etc/nginx/conf.d/<job>.conf"
+//	    test_command    ["nginx", "-t", "-q"]
+//	    reload_command  ["nginx", "-s", "reload"] (or ["systemctl", "reload", "nginx"])
+//	    config_dir      "/etc/consul-template.d/<job>": consul-template.hcl,
+//	                    nginx.conf.ctmpl, the staged render
+//	    consul_template "/usr/bin/consul-template", for the systemd unit
+//	    consul_address  "127.0.0.1:8500"
+//	    wait_min        "200ms", wait_max "1s": consul-template's quiescence
+//	    reload_time     "1s": a bound on nginx -t plus the reload
+//	system_job { } nginx only: also render <job>-lb, nginx as a Nomad
+//	              system job on the load-balancer nodes:
+//	    node_class "lb"; driver "exec" (or "raw_exec"); nginx "/usr/sbin/nginx"
+//
+// Draining. When Nomad stops a web or push instance it removes it from
+// Consul, waits shutdown_delay, then signals the process. The load
+// balancer needs its reaction time to stop sending it requests: nginx's
+// wait_max + reload_time (2s by default), or reaction_time. So a web or
+// push shutdown_delay left out is that reaction time plus 1s (3s with
+// nginx's defaults, 16s with Traefik's), and one set below it is refused,
+// pointing at the process and at what sets the reaction time. (A
+// shutdown_delay written as exactly "5s", the former default, cannot be
+// told from an absent one and is derived as well.)
+//
+// Canaries. A release starts one canary of web and of push beside the old
+// instances and promotes it automatically once its checks have passed for
+// 10s. With canaries = "hold" the load balancer sends it nothing until
+// then, so users only ever reach a release that passed its checks; a
+// canary that fails its checks is reverted having served no one. With
+// "route" the canary takes its share of live traffic as soon as its check
+// passes, which tests it with real requests, at the price that those users
+// reach a release the checks have not yet vouched for (and, with sticky
+// push, that a share of push sessions moves to it and back if it is
+// reverted). nginx selects instances by the service tag "routed", which
+// canaries carry only with "route"; Traefik canaries get
+// traefik.enable=false with "hold"; Fabio canaries lose their urlprefix
+// tag. With Fabio, push has no canary at all: a push release stops the
+// old instance before it starts the new one, as two push instances behind
+// a balancer without stickiness would break sessions.
 //
 // kantree_nomad (once): where tasks find the kantree-nomad binary.
 //

@@ -95,9 +95,18 @@ scheduler_lock {
 }
 
 load_balancer {
-  kind   = "nginx"       # or "traefik", "fabio"
-  sticky = "cookie"      # or "ip"
+  kind     = "nginx"     # or "traefik", "fabio"
+  sticky   = "cookie"    # or "ip"
+  canaries = "hold"      # canaries get traffic once promoted; "route": as soon as healthy
   # listen = 80
+  # Where nginx lives on the load-balancer hosts (Debian/Ubuntu defaults):
+  # nginx {
+  #   site           = "/etc/nginx/conf.d/kantree.conf"
+  #   reload_command = ["nginx", "-s", "reload"]
+  #   wait_max       = "1s"   # web/push shutdown_delay is derived from this
+  # }
+  # Or run nginx as a Nomad system job on nodes of class "lb":
+  # system_job { node_class = "lb" }
 }
 
 # How the scheduler's supervisor reaches the node's Consul agent.

@@ -1,6 +1,9 @@
 package jobspec
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Names and paths derived from a deployment's settings. They are computed
 // here, once, so that the generator only translates.
@@ -18,6 +21,62 @@ const (
 	DockerConsulAddr = "${attr.unique.network.ip-address}:8500"
 )
 
+// Load-balancer defaults: Debian's and Ubuntu's nginx package, HashiCorp's
+// consul-template package, and the reaction times of Traefik's and
+// Fabio's Consul catalog providers with their own defaults.
+const (
+	DefaultCanaries       = "hold"
+	DefaultNginxBin       = "nginx"
+	DefaultConsulTemplate = "/usr/bin/consul-template"
+	DefaultWaitMin        = 200 * time.Millisecond
+	DefaultWaitMax        = time.Second
+	// DefaultReloadTime bounds nginx -t plus the reload of a stock
+	// Debian nginx with this site (measured: well under 100 ms).
+	DefaultReloadTime = time.Second
+	// DefaultTraefikReaction is Traefik's consulCatalog refreshInterval (15s).
+	DefaultTraefikReaction = 15 * time.Second
+	// DefaultFabioReaction: Fabio watches the catalog with blocking queries.
+	DefaultFabioReaction = 2 * time.Second
+	// DrainMargin is added to the reaction time for the Consul agent to
+	// pass the deregistration on and for clocks and scheduling.
+	DrainMargin = time.Second
+	// DefaultLBNodeClass, DefaultLBNginx: the system job's placement and nginx.
+	DefaultLBNodeClass = "lb"
+	DefaultLBNginx     = "/usr/sbin/nginx"
+	// LBHealthPath is answered by nginx itself, for the system job's check.
+	LBHealthPath = "/.kantree-lb/health"
+	// RoutedTag marks the service instances the nginx site routes to.
+	RoutedTag = "routed"
+)
+
+// defaultNginxHost is the layout of a Debian or Ubuntu load-balancer host.
+func defaultNginxHost(job string) NginxHost {
+	return NginxHost{
+		Site: "/etc/nginx/conf.d/" + job + ".conf", ConfigDir: "/etc/consul-template.d/" + job,
+		TestCommand: []string{DefaultNginxBin, "-t", "-q"}, ReloadCommand: []string{DefaultNginxBin, "-s", "reload"},
+		ConsulTemplate: DefaultConsulTemplate, ConsulAddress: DefaultConsulAddr,
+		WaitMin: DefaultWaitMin, WaitMax: DefaultWaitMax, ReloadTime: DefaultReloadTime,
+	}
+}
+
+// defaultReaction is the reaction time of a balancer kind with its defaults.
+func defaultReaction(lb *LoadBalancer) time.Duration {
+	switch lb.Kind {
+	case "traefik":
+		return DefaultTraefikReaction
+	case "fabio":
+		return DefaultFabioReaction
+	}
+	return lb.Nginx.WaitMax + lb.Nginx.ReloadTime
+}
+
+// shutdownDelayUnset says whether p's shutdown_delay is (as far as the
+// Process can tell) the kind's default rather than a value from the file:
+// such a delay is derived from the load balancer instead.
+func shutdownDelayUnset(p *Process) bool {
+	return p.ShutdownDelay == kindDefaults[p.Kind].shutdownDelay
+}
+
 // resolve fills in every derived value of a valid deployment.
 func resolve(dep *Deployment) {
 	dep.UpgradeJob = dep.Job + "-upgrade-db"
@@ -30,12 +89,33 @@ func resolve(dep *Deployment) {
 	dep.LB.PushPath = DefaultPushPath
 	dep.LB.VarPrefix = strings.ReplaceAll(dep.Job, "-", "_")
 	dep.LB.CookieName = dep.LB.VarPrefix + "_push"
+	resolveLB(dep)
 	dep.Layout = layout(dep)
 	if dep.Consul.Address == "" {
 		dep.Consul.Address = DefaultConsulAddr
 		if dep.Kantree.Docker != nil {
 			dep.Consul.Address = DockerConsulAddr
 		}
+	}
+}
+
+// resolveLB derives what the load balancer imposes on the jobs: the
+// shutdown delay of web and push, whether push may have a canary, the
+// tag the nginx site routes by, and the system job's names.
+func resolveLB(dep *Deployment) {
+	lb := &dep.LB
+	lb.MinShutdownDelay = lb.Reaction + DrainMargin
+	lb.PushCanary = lb.Kind != "fabio"
+	lb.RoutedTag = RoutedTag
+	for _, p := range dep.Processes {
+		if p.Port > 0 && shutdownDelayUnset(p) {
+			p.ShutdownDelay = lb.MinShutdownDelay
+		}
+	}
+	if sj := lb.SystemJob; sj != nil {
+		sj.Job = dep.Job + "-lb"
+		sj.Service = sj.Job
+		sj.HealthPath = LBHealthPath
 	}
 }
 

@@ -71,4 +71,12 @@ var configSchema = &hcl.BodySchema{Attributes: attrList("settings", "license_fil
 
 var lockSchema = &hcl.BodySchema{Attributes: attrList("key", "ttl", "lock_delay", "kill_grace", "check_ttl", "standbys")}
 
-var lbSchema = &hcl.BodySchema{Attributes: attrList("kind", "sticky", "listen", "entrypoint")}
+var lbSchema = &hcl.BodySchema{
+	Attributes: attrList("kind", "sticky", "listen", "entrypoint", "canaries", "reaction_time"),
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "nginx"}, {Type: "system_job"}},
+}
+
+var lbNginxSchema = &hcl.BodySchema{Attributes: attrList("site", "test_command", "reload_command", "config_dir",
+	"consul_template", "consul_address", "wait_min", "wait_max", "reload_time")}
+
+var lbSystemJobSchema = &hcl.BodySchema{Attributes: attrList("node_class", "driver", "nginx")}

@@ -282,29 +282,126 @@ func (d *decoder) lock(dep *Deployment, b *hcl.Block) {
 // loadBalancer decodes load_balancer; each attribute is checked against the kind.
 func (d *decoder) loadBalancer(dep *Deployment, b *hcl.Block) {
 	lb := &dep.LB
+	start := fileStart(d.file)
 	*lb = LoadBalancer{Kind: DefaultLBKind, Sticky: DefaultSticky, Listen: DefaultListen, Entrypoint: DefaultEntrypoint,
-		KindRange: fileStart(d.file), StickyRange: fileStart(d.file)}
+		Canaries: DefaultCanaries, Nginx: defaultNginxHost(dep.Job), KindRange: start, StickyRange: start, ReactionRange: start}
 	if b == nil {
+		lb.Reaction = defaultReaction(lb)
 		return
 	}
-	a := d.attrs(d.content(b, lbSchema), "load_balancer", b.DefRange)
+	c := d.content(b, lbSchema)
+	a := d.attrs(c, "load_balancer", b.DefRange)
 	a.oneOf("kind", &lb.Kind, "nginx", "traefik", "fabio")
-	lb.KindRange = a.rangeOf("kind")
+	lb.KindRange, lb.ReactionRange = a.rangeOf("kind"), a.rangeOf("kind")
+	lb.Reaction = defaultReaction(lb)
 	if a.has("sticky") && lb.Kind == "fabio" {
 		d.add(DiagLBAttribute("sticky", `"nginx" or "traefik"`, lb.Kind, a.rangeOf("sticky")))
 	} else if a.oneOf("sticky", &lb.Sticky, "cookie", "ip") {
 		lb.StickyRange = a.rangeOf("sticky")
 	}
-	if a.has("listen") && lb.Kind != "nginx" {
-		d.add(DiagLBAttribute("listen", `"nginx"`, lb.Kind, a.rangeOf("listen")))
-	} else {
-		a.integer("listen", &lb.Listen, 1, 65535)
-	}
-	if a.has("entrypoint") && lb.Kind != "traefik" {
-		d.add(DiagLBAttribute("entrypoint", `"traefik"`, lb.Kind, a.rangeOf("entrypoint")))
-	} else {
+	d.lbKindAttr(a, lb.Kind, "listen", "nginx", func() { a.integer("listen", &lb.Listen, 1, 65535) })
+	d.lbKindAttr(a, lb.Kind, "entrypoint", "traefik", func() {
 		a.matches("entrypoint", &lb.Entrypoint, entrypointRE, "Traefik entrypoint", "letters, digits, '_' and '-'")
+	})
+	a.oneOf("canaries", &lb.Canaries, "hold", "route")
+	if a.has("reaction_time") && lb.Kind == "nginx" {
+		d.add(DiagLBAttribute("reaction_time", `"traefik" or "fabio" (nginx's is wait_max + reload_time in its nginx block)`, lb.Kind, a.rangeOf("reaction_time")))
+	} else if a.duration("reaction_time", &lb.Reaction, true) {
+		lb.ReactionRange = a.rangeOf("reaction_time")
 	}
+	d.lbBlocks(dep, c.Blocks)
+}
+
+// lbKindAttr decodes an attribute that only one kind of balancer takes.
+func (d *decoder) lbKindAttr(a attrs, kind, name, only string, decode func()) {
+	if a.has(name) && kind != only {
+		d.add(DiagLBAttribute(name, `"`+only+`"`, kind, a.rangeOf(name)))
+		return
+	}
+	decode()
+}
+
+// lbBlocks decodes the nginx and system_job blocks of load_balancer,
+// which apply to nginx only.
+func (d *decoder) lbBlocks(dep *Deployment, blocks hcl.Blocks) {
+	lb := &dep.LB
+	for _, typ := range []string{"nginx", "system_job"} {
+		blk := d.single(blocks, typ)
+		switch {
+		case blk == nil:
+		case lb.Kind != "nginx":
+			d.add(DiagLBAttribute(typ+" block", `"nginx"`, lb.Kind, blk.DefRange))
+		case typ == "nginx":
+			d.nginxHost(lb, blk)
+		default:
+			lb.SystemJob = d.lbSystemJob(dep.Job, blk)
+		}
+	}
+}
+
+// nginxHost decodes load_balancer's nginx block: where nginx and
+// consul-template live on the load-balancer hosts, and how fast the site follows
+// the catalog.
+func (d *decoder) nginxHost(lb *LoadBalancer, b *hcl.Block) {
+	n := &lb.Nginx
+	a := d.attrs(d.content(b, lbNginxSchema), "nginx", b.DefRange)
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"site", &n.Site}, {"config_dir", &n.ConfigDir}, {"consul_template", &n.ConsulTemplate}} {
+		if a.str(p.name, p.dst) && (!strings.HasPrefix(*p.dst, "/") || !safePathRE.MatchString(*p.dst)) {
+			d.add(DiagInvalidName(p.name+" path", *p.dst, "an absolute path of letters, digits and _ . / -", a.rangeOf(p.name)))
+		}
+	}
+	a.matches("consul_address", &n.ConsulAddress, consulAddrRE, "Consul address", "host:port or unix:///path, without a scheme")
+	d.lbCommand(a, "test_command", &n.TestCommand)
+	d.lbCommand(a, "reload_command", &n.ReloadCommand)
+	a.duration("wait_min", &n.WaitMin, false)
+	a.duration("wait_max", &n.WaitMax, true)
+	a.duration("reload_time", &n.ReloadTime, true)
+	if n.WaitMin > n.WaitMax {
+		d.add(DiagWaitOrder(n.WaitMin, n.WaitMax, a.rangeOf("wait_min")))
+	}
+	lb.Reaction = n.WaitMax + n.ReloadTime
+	for _, name := range []string{"wait_max", "reload_time"} {
+		if a.has(name) {
+			lb.ReactionRange = a.rangeOf(name)
+		}
+	}
+}
+
+// commandWordRE is what a word of the nginx test and reload commands may
+// hold: they run through /bin/sh, unquoted.
+var commandWordRE = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)
+
+// lbCommand decodes a command given as a list of words.
+func (d *decoder) lbCommand(a attrs, name string, dst *[]string) {
+	var words []string
+	if !a.strList(name, &words) {
+		return
+	}
+	d.nonEmptyList(name, words, a.rangeOf(name))
+	for _, w := range words {
+		if w != "" && !commandWordRE.MatchString(w) {
+			d.add(DiagInvalidName("command word", w, "letters, digits and _ . / : = @ % + , - (the command runs through /bin/sh without quoting)", a.rangeOf(name)))
+			return
+		}
+	}
+	*dst = words
+}
+
+// lbSystemJob decodes load_balancer's system_job block.
+func (d *decoder) lbSystemJob(job string, b *hcl.Block) *LBSystemJob {
+	sj := &LBSystemJob{NodeClass: DefaultLBNodeClass, Driver: DefaultDriver, Nginx: DefaultLBNginx, Range: b.DefRange}
+	a := d.attrs(d.content(b, lbSystemJobSchema), "system_job", b.DefRange)
+	if a.str("node_class", &sj.NodeClass) && sj.NodeClass == "" {
+		d.add(DiagEmptyString("node_class", a.rangeOf("node_class")))
+	}
+	a.oneOf("driver", &sj.Driver, "exec", "raw_exec")
+	if a.str("nginx", &sj.Nginx) && (!strings.HasPrefix(sj.Nginx, "/") || !safePathRE.MatchString(sj.Nginx)) {
+		d.add(DiagInvalidName("nginx path", sj.Nginx, "an absolute path of letters, digits and _ . / -", a.rangeOf("nginx")))
+	}
+	return sj
 }
 
 // vaultAuth decodes how tasks log in to Vault, which depends on the Nomad

@@ -31,7 +31,9 @@ func (d *decoder) checkLock(dep *Deployment) {
 	}
 }
 
-// checkLoadBalancer refuses balancers that cannot keep push clients sticky.
+// checkLoadBalancer refuses balancers that cannot keep push clients
+// sticky, and web or push shutdown delays shorter than the time the
+// balancer takes to stop sending requests to a deregistered instance.
 func (d *decoder) checkLoadBalancer(dep *Deployment) {
 	push := dep.Process("push")
 	switch {
@@ -39,6 +41,12 @@ func (d *decoder) checkLoadBalancer(dep *Deployment) {
 		d.add(DiagFabioSticky(push.Name, push.Count, push.CountRange, dep.LB.KindRange))
 	case dep.LB.Kind == "traefik" && dep.LB.Sticky == "ip":
 		d.add(DiagStickyTraefik(dep.LB.StickyRange))
+	}
+	need := dep.LB.Reaction + DrainMargin
+	for _, p := range dep.Processes {
+		if p.Port > 0 && !shutdownDelayUnset(p) && p.ShutdownDelay < need {
+			d.add(DiagCannotDrain(p.Name, p.ShutdownDelay, need, dep.LB.Kind, dep.LB.Reaction, p.Range, dep.LB.ReactionRange))
+		}
 	}
 }
 

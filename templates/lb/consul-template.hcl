@@ -1,9 +1,10 @@
-[[- /* consul-template configuration for the load-balancer hosts. Data: LBView. */ -]]
+[[- /* consul-template configuration for the load-balancer hosts. Data: lbView. */ -]]
 # consul-template configuration for the load-balancer hosts of Kantree,
-# Nomad job [[ .Job ]]. Copy nginx.conf.ctmpl next to it and run:
+# Nomad job [[ .Job ]]. Put it and nginx.conf.ctmpl in [[ .ConfigDir ]], then
+# install lb/[[ .UnitName ]] (beside this file) or run:
 #   consul-template -config [[ .ConfigPath ]]
-# Consul token: export CONSUL_HTTP_TOKEN (a token with acl/consul-lb.policy.hcl);
-# never write it in this file.
+# Consul token: CONSUL_HTTP_TOKEN in [[ .TokenEnvPath ]] (a token with
+# acl/consul-lb.policy.hcl, only where Consul ACLs are on); never in this file.
 
 consul {
   address = [[ hclstr .ConsulAddr ]]
@@ -20,27 +21,28 @@ consul {
 log_level = "info"
 
 template {
-  source      = [[ hclstr .TemplatePath ]]
-  destination = [[ hclstr .NginxConfPath ]]
+  source = [[ hclstr .TemplatePath ]]
+  # consul-template writes a staged copy; the command below installs it as
+  # [[ .NginxConfPath ]] only for as long as nginx accepts it.
+  destination = [[ hclstr .StagedPath ]]
   perms       = 0644
 
   # A render error is logged and the previous file kept; consul-template stays up.
   error_fatal = false
 
-  # Keep the previous site as <destination>.bak: the command below puts it
-  # back when the new one fails nginx -t.
-  backup = true
-
-  # Test the new file before reloading. A failing test restores the
-  # previous site, so nginx keeps running (and restarts) on a good
-  # configuration; the command always exits 0, because a failed command
-  # would make consul-template exit.
+  # Install the new site (keeping the previous one), test nginx's whole
+  # configuration, then reload. A failing test puts the previous site back
+  # (or removes the new one when there was none), so nginx keeps running
+  # on, and restarts with, a good configuration. The command always exits
+  # 0: a failed command would make consul-template exit.
   command         = ["/bin/sh", "-c", [[ hclstr .ReloadScript ]]]
   command_timeout = "30s"
 
-  # Quiescence: render once the catalog has been still for 2s (at most 10s).
+  # Quiescence: render once the catalog has been still for [[ .WaitMin ]], at most
+  # [[ .WaitMax ]] after a change. kantree.hcl derives web's and push's shutdown_delay
+  # from wait_max + reload_time ([[ .Reaction ]]): raise one, the other follows.
   wait {
-    min = "2s"
-    max = "10s"
+    min = [[ hclstr .WaitMin ]]
+    max = [[ hclstr .WaitMax ]]
   }
 }

@@ -7,7 +7,7 @@ job "kantree" {
   }
   group "web" {
     count          = 2
-    shutdown_delay = "5s"
+    shutdown_delay = "3s"
     restart {
       interval = "5m"
       attempts = 3
@@ -36,7 +36,7 @@ job "kantree" {
     }
     service {
       name        = "kantree-web"
-      tags        = ["kantree", "process=web", "job=kantree", "release=8.4.1"]
+      tags        = ["kantree", "process=web", "job=kantree", "release=8.4.1", "routed"]
       canary_tags = ["kantree", "process=web", "job=kantree", "release=8.4.1", "canary"]
       port        = "http"
       provider    = "consul"
@@ -357,7 +357,7 @@ EOT
   }
   group "push" {
     count          = 1
-    shutdown_delay = "5s"
+    shutdown_delay = "3s"
     restart {
       interval = "5m"
       attempts = 3
@@ -386,7 +386,7 @@ EOT
     }
     service {
       name        = "kantree-push"
-      tags        = ["kantree", "process=push", "job=kantree", "release=8.4.1"]
+      tags        = ["kantree", "process=push", "job=kantree", "release=8.4.1", "routed"]
       canary_tags = ["kantree", "process=push", "job=kantree", "release=8.4.1", "canary"]
       port        = "http"
       provider    = "consul"

@@ -7,7 +7,7 @@ job "kantree" {
   }
   group "web" {
     count          = 2
-    shutdown_delay = "5s"
+    shutdown_delay = "16s"
     restart {
       interval = "5m"
       attempts = 3
@@ -38,7 +38,7 @@ job "kantree" {
     service {
       name        = "kantree-web"
       tags        = ["kantree", "process=web", "job=kantree", "release=8.4.1", "traefik.enable=true", "traefik.http.routers.kantree-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-web.entrypoints=websecure"]
-      canary_tags = ["kantree", "process=web", "job=kantree", "release=8.4.1", "traefik.enable=true", "traefik.http.routers.kantree-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-web.entrypoints=websecure", "canary"]
+      canary_tags = ["kantree", "process=web", "job=kantree", "release=8.4.1", "canary", "traefik.enable=false", "traefik.http.routers.kantree-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-web.entrypoints=websecure"]
       port        = "http"
       provider    = "consul"
       check {
@@ -428,7 +428,7 @@ EOT
   }
   group "push" {
     count          = 2
-    shutdown_delay = "5s"
+    shutdown_delay = "16s"
     restart {
       interval = "5m"
       attempts = 3
@@ -459,7 +459,7 @@ EOT
     service {
       name        = "kantree-push"
       tags        = ["kantree", "process=push", "job=kantree", "release=8.4.1", "traefik.enable=true", "traefik.http.routers.kantree-push.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-push.entrypoints=websecure", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.name=kantree_push", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.samesite=lax"]
-      canary_tags = ["kantree", "process=push", "job=kantree", "release=8.4.1", "traefik.enable=true", "traefik.http.routers.kantree-push.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-push.entrypoints=websecure", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.name=kantree_push", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.samesite=lax", "canary"]
+      canary_tags = ["kantree", "process=push", "job=kantree", "release=8.4.1", "canary", "traefik.enable=false", "traefik.http.routers.kantree-push.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-push.entrypoints=websecure", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.name=kantree_push", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-push.loadbalancer.sticky.cookie.samesite=lax"]
       port        = "http"
       provider    = "consul"
       check {

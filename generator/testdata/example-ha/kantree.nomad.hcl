@@ -52,7 +52,7 @@ job "kantree" {
     }
     service {
       name        = "kantree-web"
-      tags        = ["kantree", "process=web", "job=kantree", "release=9.2.0"]
+      tags        = ["kantree", "process=web", "job=kantree", "release=9.2.0", "routed"]
       canary_tags = ["kantree", "process=web", "job=kantree", "release=9.2.0", "canary"]
       port        = "http"
       provider    = "consul"
@@ -424,7 +424,7 @@ EOT
   }
   group "realtime" {
     count          = 3
-    shutdown_delay = "5s"
+    shutdown_delay = "3s"
     constraint {
       value    = "true"
       operator = "distinct_hosts"
@@ -461,7 +461,7 @@ EOT
     }
     service {
       name        = "kantree-realtime"
-      tags        = ["kantree", "process=realtime", "job=kantree", "release=9.2.0"]
+      tags        = ["kantree", "process=realtime", "job=kantree", "release=9.2.0", "routed"]
       canary_tags = ["kantree", "process=realtime", "job=kantree", "release=9.2.0", "canary"]
       port        = "http"
       provider    = "consul"

@@ -41,7 +41,7 @@ job "kantree-docker" {
     service {
       name        = "kantree-docker-web"
       tags        = ["kantree", "process=web", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-docker-web.entrypoints=websecure"]
-      canary_tags = ["kantree", "process=web", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-docker-web.entrypoints=websecure", "canary"]
+      canary_tags = ["kantree", "process=web", "job=kantree-docker", "release=9.1.0", "canary", "traefik.enable=false", "traefik.http.routers.kantree-docker-web.rule=Host(`kantree.example.com`)", "traefik.http.routers.kantree-docker-web.entrypoints=websecure"]
       port        = "http"
       provider    = "consul"
       check {
@@ -412,9 +412,8 @@ EOT
       min_healthy_time  = "10s"
       healthy_deadline  = "5m"
       progress_deadline = "10m"
-      canary            = 1
+      canary            = 0
       auto_revert       = true
-      auto_promote      = true
     }
     network {
       port "http" {
@@ -424,7 +423,7 @@ EOT
     service {
       name        = "kantree-docker-realtime"
       tags        = ["kantree", "process=realtime", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-realtime.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-docker-realtime.entrypoints=websecure", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.name=kantree_docker_push", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.samesite=lax"]
-      canary_tags = ["kantree", "process=realtime", "job=kantree-docker", "release=9.1.0", "traefik.enable=true", "traefik.http.routers.kantree-docker-realtime.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-docker-realtime.entrypoints=websecure", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.name=kantree_docker_push", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.samesite=lax", "canary"]
+      canary_tags = ["kantree", "process=realtime", "job=kantree-docker", "release=9.1.0", "canary", "traefik.enable=false", "traefik.http.routers.kantree-docker-realtime.rule=Host(`kantree.example.com`) && PathPrefix(`/socket.io/`)", "traefik.http.routers.kantree-docker-realtime.entrypoints=websecure", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.name=kantree_docker_push", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.httponly=true", "traefik.http.services.kantree-docker-realtime.loadbalancer.sticky.cookie.samesite=lax"]
       port        = "http"
       provider    = "consul"
       check {

@@ -1,11 +1,12 @@
 # consul-template configuration for the load-balancer hosts of Kantree,
-# Nomad job kantree-ha. Copy nginx.conf.ctmpl next to it and run:
-#   consul-template -config /etc/consul-template.d/kantree-ha/consul-template.hcl
-# Consul token: export CONSUL_HTTP_TOKEN (a token with acl/consul-lb.policy.hcl);
-# never write it in this file.
+# Nomad job kantree-ha. Put it and nginx.conf.ctmpl in , then
+# install lb/consul-template-kantree-ha.service (beside this file) or run:
+#   consul-template -config /consul-template.hcl
+# Consul token: CONSUL_HTTP_TOKEN in /consul-token.env (a token with
+# acl/consul-lb.policy.hcl, only where Consul ACLs are on); never in this file.
 
 consul {
-  address = "127.0.0.1:8500"
+  address = ""
 
   # Ride out Consul restarts and leader elections: retry for ever, backing off.
   retry {
@@ -19,27 +20,28 @@ consul {
 log_level = "info"
 
 template {
-  source      = "/etc/consul-template.d/kantree-ha/nginx.conf.ctmpl"
-  destination = "/etc/nginx/conf.d/kantree-ha.conf"
+  source = "/nginx.conf.ctmpl"
+  # consul-template writes a staged copy; the command below installs it as
+  #  only for as long as nginx accepts it.
+  destination = "/site.conf"
   perms       = 0644
 
   # A render error is logged and the previous file kept; consul-template stays up.
   error_fatal = false
 
-  # Keep the previous site as <destination>.bak: the command below puts it
-  # back when the new one fails nginx -t.
-  backup = true
-
-  # Test the new file before reloading. A failing test restores the
-  # previous site, so nginx keeps running (and restarts) on a good
-  # configuration; the command always exits 0, because a failed command
-  # would make consul-template exit.
-  command         = ["/bin/sh", "-c", "if nginx -t -q; then nginx -s reload || echo 'kantree-nomad: nginx reload failed; the site is in place but not loaded' >&2; else echo 'kantree-nomad: nginx -t failed; previous site restored, nginx keeps its running configuration' >&2; cp -p /etc/nginx/conf.d/kantree-ha.conf.bak /etc/nginx/conf.d/kantree-ha.conf 2>/dev/null || rm -f /etc/nginx/conf.d/kantree-ha.conf; fi; true"]
+  # Install the new site (keeping the previous one), test nginx's whole
+  # configuration, then reload. A failing test puts the previous site back
+  # (or removes the new one when there was none), so nginx keeps running
+  # on, and restarts with, a good configuration. The command always exits
+  # 0: a failed command would make consul-template exit.
+  command         = ["/bin/sh", "-c", "rm -f /site.previous; if [ -f  ]; then cp -p  /site.previous; fi; cp /site.conf ./...tmp && mv -f ./...tmp  || { echo 'kantree-nomad: cannot install ' >&2; exit 0; }; if ; then  || echo 'kantree-nomad: nginx reload failed; the site is in place but not loaded' >&2; else echo 'kantree-nomad: nginx -t failed; previous site restored, nginx keeps its running configuration' >&2; if [ -f /site.previous ]; then cp -p /site.previous ./...tmp && mv -f ./...tmp ; else rm -f ; fi; fi; true"]
   command_timeout = "30s"
 
-  # Quiescence: render once the catalog has been still for 2s (at most 10s).
+  # Quiescence: render once the catalog has been still for 0s, at most
+  # 0s after a change. kantree.hcl derives web's and push's shutdown_delay
+  # from wait_max + reload_time (0s): raise one, the other follows.
   wait {
-    min = "2s"
-    max = "10s"
+    min = "0s"
+    max = "0s"
   }
 }
