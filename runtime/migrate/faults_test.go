@@ -17,7 +17,7 @@ import (
 // starts at once. The holder fences its command before its lease runs out;
 // the second waits the lease out, then (told to rerun) runs. The two runs'
 // own ticks never overlap.
-func TestCutOffHolderIsFencedBeforeItsSuccessorRuns(t *testing.T) {
+func TestFaultCutOffHolderIsFencedBeforeItsSuccessorRuns(t *testing.T) {
 	pg := sharedPostgres(t)
 	dbURL := pg.CreateDatabase(t)
 	createTicks(t, dbURL)
@@ -51,7 +51,7 @@ func TestCutOffHolderIsFencedBeforeItsSuccessorRuns(t *testing.T) {
 // wrapper had started the upgrade in a session of its own, so Pdeathsig
 // does not reach it. The next migrate on this host waits the lease out,
 // kills what carries the dead attempt's marker, and only then runs.
-func TestSIGKILLedMigrateLeavesNoForkedUpgradeBehind(t *testing.T) {
+func TestFaultSIGKILLedMigrateLeavesNoForkedUpgradeBehind(t *testing.T) {
 	dbURL := sharedPostgres(t).CreateDatabase(t)
 	createTicks(t, dbURL)
 	killLeftovers(t, dbURL)
@@ -84,7 +84,7 @@ func TestSIGKILLedMigrateLeavesNoForkedUpgradeBehind(t *testing.T) {
 // out of reach of the holder, so no record is possible. The next migrate
 // finds the attempt unknown and refuses; an operator's -unknown succeeded
 // records it, and the upgrade never runs twice.
-func TestUnrecordableSuccessWaitsForADecision(t *testing.T) {
+func TestFaultUnrecordableSuccessWaitsForADecision(t *testing.T) {
 	pg := sharedPostgres(t)
 	dbURL := pg.CreateDatabase(t)
 	bouncer := testbed.StartPgBouncer(t, pg, "session")
