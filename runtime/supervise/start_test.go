@@ -63,7 +63,7 @@ func runExit7(t *testing.T, env ...string) (int, string) {
 	bin := testbed.BuildKantreeNomad(t)
 	key := "kantree/test/" + strings.ReplaceAll(t.Name(), "/", "-")
 	envFile := filepath.Join(t.TempDir(), "env")
-	cmd := exec.Command(bin, "supervise", "-key", key, "-start-timeout", "20s", "--",
+	cmd := exec.Command(bin, "supervise", "-key", key, "--",
 		"sh", "-c", `env > "$0"; test "$KANTREE_LOCK_HELD" = 1 && exit 7`, envFile)
 	cmd.Env = append(os.Environ(), env...)
 	done := make(chan struct{})
