@@ -57,9 +57,13 @@ type site struct {
 	dir    string
 	file   string
 	marker string // while this file exists, the "failing" archive's upgrade_db fails
+	// webMarker: while it exists, the "failing" archive's web does not
+	// listen (its health check fails).
+	webMarker string
 	// webExtra is added to the web process block (e.g. a health_path).
 	webExtra string
-	out    *lockedBuffer
+	out      *lockedBuffer
+	db       string // the site's database URL
 }
 
 func newSite(t *testing.T, job string) *site {
@@ -68,7 +72,9 @@ func newSite(t *testing.T, job string) *site {
 	s := &site{t: t, b: b, job: job, dir: t.TempDir(), out: &lockedBuffer{t: t}}
 	s.file = filepath.Join(s.dir, "kantree.hcl")
 	s.marker = filepath.Join(s.dir, "fail-upgrade")
+	s.webMarker = filepath.Join(s.dir, "fail-web")
 	db := b.pg.CreateDatabase(t)
+	s.db = db
 	v := &nomadapi.Variable{Path: "nomad/jobs/" + job, Items: nomadapi.VariableItems{
 		"database_url": db, "redis_url": b.redis.URL(), "secret_key": "test-secret-" + job, "license": "test license",
 	}}
@@ -89,8 +95,8 @@ func (s *site) stdArchive(version string) archive {
 
 // failingArchive is an archive whose ./platform is a shell wrapper around
 // the stand-in: upgrade_db fails (KANTREE_STUB_UPGRADE_FAIL=1) while
-// s.marker exists on the host; with web health broken, `run web` answers
-// on a port nobody checks.
+// s.marker exists on the host, and `run web` never listens while
+// s.webMarker exists.
 func (s *site) failingArchive(version string) archive {
 	s.t.Helper()
 	bin, err := os.ReadFile(testbed.BuildPlatformStatic(s.t))
@@ -102,8 +108,12 @@ if [ "$1" = upgrade_db ] && [ -e %q ]; then
   echo "stand-in wrapper: this release's upgrade_db is set to fail" >&2
   KANTREE_STUB_UPGRADE_FAIL=1; export KANTREE_STUB_UPGRADE_FAIL
 fi
+if [ "$1 $2" = "run web" ] && [ -e %q ]; then
+  echo "stand-in wrapper: this release's web never listens, so its health check fails" >&2
+  exec sleep 3600
+fi
 exec "$(dirname "$0")/platform.real" "$@"
-`, s.marker)
+`, s.marker, s.webMarker)
 	name := fmt.Sprintf("kantree-%s-%s-wrapped.tar.gz", version, s.job)
 	sum := writeArchive(s.t, filepath.Join(s.b.files.Dir, name), map[string][]byte{"platform": []byte(script), "platform.real": bin})
 	return archive{s.b.files.URL + "/" + name, "sha256:" + sum}
@@ -195,6 +205,14 @@ process "scheduler" {
 // the update timings (see fast).
 func (s *site) release() *Release {
 	s.t.Helper()
+	r := s.releaseAsIs()
+	fast(r)
+	return r
+}
+
+// releaseAsIs loads the deployment file as the commands do.
+func (s *site) releaseAsIs() *Release {
+	s.t.Helper()
 	dep, _, diags := jobspec.Load(s.file, jobspec.LoadOptions{})
 	if diags.HasErrors() {
 		s.t.Fatalf("load %s: %v", s.file, diags)
@@ -203,7 +221,6 @@ func (s *site) release() *Release {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	fast(r)
 	return r
 }
 

@@ -1,0 +1,299 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	nomadapi "github.com/hashicorp/nomad/api"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+)
+
+// Done-when 1, 5, 7: the command line, with the generator's own update
+// timings. deploy of a new deployment migrates once, then rolls the
+// service job; status shows the lock holder Consul has, the passing
+// instances and the release; plan exits 0, 1, 255; a change between plan
+// and submit is refused; status reports drift after a hand-made change.
+func TestDeployCommandLine(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, "ktcli")
+	s.write("8.4.1", s.stdArchive("8.4.1"), "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	start := time.Now()
+	out, code := s.run(ctx, "deploy", s.file)
+	t.Logf("figure: kantree-nomad deploy of a new deployment: exit %d after %s; transcript:\n%s", code, time.Since(start).Round(100*time.Millisecond), out)
+	if code != 0 {
+		t.Fatalf("deploy exit %d\n%s", code, s.b.nomad.AllocReport(s.job))
+	}
+	for _, want := range []string{"==> Migration: job ktcli-upgrade-db version 0, release 8.4.1", "migrated to 8.4.1", "==> Service job ktcli: new job", "successful"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q", want)
+		}
+	}
+	if n := upgradeRuns(t, s, "8.4.1"); n != 1 {
+		t.Errorf("upgrade_db ran %d times for 8.4.1, want 1", n)
+	}
+
+	t.Run("status", func(t *testing.T) { checkStatus(t, s, ctx) })
+	t.Run("plan exit codes", func(t *testing.T) { checkPlanCodes(t, s, ctx) })
+	t.Run("change between plan and submit", func(t *testing.T) { checkConflictAndDrift(t, s, ctx) })
+}
+
+// checkStatus: the holder status names is the one in Consul's KV.
+func checkStatus(t *testing.T, s *site, ctx context.Context) {
+	out, code := s.run(ctx, "status", s.file)
+	t.Logf("status:\n%s", out)
+	if code != 0 {
+		t.Fatalf("status exit %d", code)
+	}
+	kv, _, err := s.b.consul.Client().KV().Get("kantree/ktcli/scheduler", nil)
+	if err != nil || kv == nil || kv.Session == "" {
+		t.Fatalf("lock key in Consul: %v %v", kv, err)
+	}
+	holder := strings.TrimPrefix(string(kv.Value), "kantree-lock-")
+	for _, want := range []string{
+		"held by allocation " + short(holder),
+		"ktcli-web            1 of 1 passing: 127.0.0.1:",
+		"ktcli-push           1 of 1 passing: 127.0.0.1:",
+		"database migrated to 8.4.1",
+		"Drift: none",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q", want)
+		}
+	}
+}
+
+// checkPlanCodes: 0 on no change, 1 on a count change, 255 on a broken file.
+func checkPlanCodes(t *testing.T, s *site, ctx context.Context) {
+	if out, code := s.run(ctx, "plan", s.file); code != 0 {
+		t.Errorf("plan of the deployed file: exit %d, want 0\n%s", code, out)
+	}
+	good, _ := os.ReadFile(s.file)
+	defer os.WriteFile(s.file, good, 0o644)
+	scaled := strings.Replace(string(good), "process \"web\" {\n", "process \"web\" {\n  count = 2\n", 1)
+	os.WriteFile(s.file, []byte(scaled), 0o644)
+	out, code := s.run(ctx, "plan", s.file)
+	t.Logf("plan with web count 2 (exit %d):\n%s", code, out)
+	if code != 1 || !strings.Contains(out, `Count: "1" => "2"`) {
+		t.Errorf("plan of a count change: exit %d, want 1 and the count in the diff", code)
+	}
+	os.WriteFile(s.file, []byte(string(good)+"\nprocess \"web\" { cpus = 1 }\n"), 0o644)
+	if out, code := s.run(ctx, "plan", s.file); code != 255 {
+		t.Errorf("plan of a broken file: exit %d, want 255\n%s", code, out)
+	}
+}
+
+// checkConflictAndDrift changes the job by hand between deploy's plan and
+// its submission: the submission is refused and status reports drift.
+func checkConflictAndDrift(t *testing.T, s *site, ctx context.Context) {
+	c := s.cluster()
+	r := s.releaseAsIs()
+	r.Bundle.Service.Meta["note"] = "a change deploy would make"
+	p, err := c.PlanService(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := s.serviceJob()
+	findGroup(edited, "worker").Tasks[1].Env["EDITED_BY_HAND"] = "1"
+	if _, _, err := s.b.nomad.Client().Jobs().Register(edited, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Submit(ctx, r, p)
+	t.Logf("submit after a change by hand: %v", err)
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("submit after a concurrent change: %v, want ErrConflict", err)
+	}
+	if s.serviceJob().Meta["note"] != "" {
+		t.Fatal("the refused submission changed the job")
+	}
+	out, _ := s.run(ctx, "status", s.file)
+	t.Logf("status after the change by hand:\n%s", out)
+	if !strings.Contains(out, "Drift: the running job differs") || !strings.Contains(out, "EDITED_BY_HAND") {
+		t.Errorf("status does not report the drift")
+	}
+}
+
+// Done-when 2 and 4: a release whose upgrade_db fails leaves the service
+// job alone and says why; deploy again reruns the migration (once);
+// rollback returns to the previous release, healthy, on the migrated
+// schema.
+func TestMigrationFailureRerunAndRollback(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, "ktmig")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s.write("8.4.1", s.stdArchive("8.4.1"), "")
+	mustDeploy(t, s, ctx)
+	before := s.serviceJob()
+
+	os.WriteFile(s.marker, nil, 0o644)
+	s.write("8.5.0", s.failingArchive("8.5.0"), "")
+	s.out.take()
+	err := s.cluster().Deploy(ctx, s.release(), false)
+	out := s.out.take()
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("deploy of a failing migration: %v, want ErrFailed", err)
+	}
+	for _, want := range []string{"Migration failed", "Terminated: Exit Code: 1", "stand-in wrapper: this release's upgrade_db is set to fail", "KANTREE_STUB_UPGRADE_FAIL", "was not changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("failure report lacks %q", want)
+		}
+	}
+	if after := s.serviceJob(); *after.JobModifyIndex != *before.JobModifyIndex {
+		t.Errorf("service job changed: modify index %d -> %d", *before.JobModifyIndex, *after.JobModifyIndex)
+	}
+
+	os.Remove(s.marker) // the cause is fixed; the same command again
+	if err := s.cluster().Deploy(ctx, s.release(), false); err != nil {
+		t.Fatalf("deploy again: %v\n%s", err, s.b.nomad.AllocReport(s.job))
+	}
+	if n := upgradeRuns(t, s, "8.5.0"); n != 2 {
+		t.Errorf("upgrade_db ran %d times for 8.5.0 (one failure, one success), want 2", n)
+	}
+	if err := s.cluster().Deploy(ctx, s.release(), false); err != nil || !strings.Contains(s.out.take(), "already migrated") {
+		t.Errorf("a third deploy: %v, or it did not skip the done migration", err)
+	}
+
+	start := time.Now()
+	if err := s.cluster().Rollback(ctx, s.release(), false); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	t.Logf("figure: rollback took %s", time.Since(start).Round(100*time.Millisecond))
+	checkRunning(t, s, "8.4.1")
+	if v := schemaVersion(t, s); v != "8.5.0" {
+		t.Errorf("schema at %s after rollback, want 8.5.0 (the migrated one)", v)
+	}
+}
+
+// Done-when 3: a release whose web health check fails is reverted by
+// Nomad; deploy says so and exits with ErrFailed; the previous version
+// runs healthy afterwards.
+func TestFailingHealthCheckReverts(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, "kthealth")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s.write("8.4.1", s.stdArchive("8.4.1"), "")
+	mustDeploy(t, s, ctx)
+
+	os.WriteFile(s.webMarker, nil, 0o644)
+	s.write("8.4.2", s.failingArchive("8.4.2"), "")
+	s.out.take()
+	start := time.Now()
+	err := s.cluster().Deploy(ctx, s.release(), false)
+	out := s.out.take()
+	t.Logf("figure: deploy of a release with a failing health check returned after %s: %v", time.Since(start).Round(100*time.Millisecond), err)
+	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "reverted to version 0") {
+		t.Fatalf("deploy: %v, want ErrFailed with the revert", err)
+	}
+	for _, want := range []string{"Nomad reverted job kthealth to version 0", "unhealthy", "web never listens"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	checkRunning(t, s, "8.4.1")
+}
+
+// Done-when 6: a count set with nomad job scale survives a deploy of an
+// unrelated change; a count changed in kantree.hcl wins.
+func TestScaledCountSurvivesDeploy(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, "ktscale")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	a := s.stdArchive("8.4.1")
+	s.write("8.4.1", a, "")
+	mustDeploy(t, s, ctx)
+	if out, err := s.b.nomad.CLI(ctx, "job", "scale", s.job, "web", "3"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	s.b.nomad.WaitRunning(t, s.job, 6, 2*time.Minute)
+
+	s.write("8.4.1", a, "worker_group \"mail\" {\n  queues = [\"mail\"]\n}\n")
+	s.out.take()
+	mustDeploy(t, s, ctx)
+	out := s.out.take()
+	if got := num(findGroup(s.serviceJob(), "web").Count); got != 3 {
+		t.Errorf("web count %d after an unrelated deploy, want 3 (set by nomad job scale)", got)
+	}
+	if !strings.Contains(out, "web: keeping count 3 set by nomad job scale") {
+		t.Errorf("deploy does not say it keeps the count")
+	}
+
+	s.webExtra = "  count = 2\n"
+	s.write("8.4.1", a, "worker_group \"mail\" {\n  queues = [\"mail\"]\n}\n")
+	mustDeploy(t, s, ctx)
+	if got := num(findGroup(s.serviceJob(), "web").Count); got != 2 {
+		t.Errorf("web count %d after kantree.hcl changed it, want 2", got)
+	}
+}
+
+// mustDeploy deploys the site's file (fast timings) and fails the test
+// on error.
+func mustDeploy(t *testing.T, s *site, ctx context.Context) {
+	t.Helper()
+	start := time.Now()
+	if err := s.cluster().Deploy(ctx, s.release(), false); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, s.b.nomad.AllocReport(s.job))
+	}
+	t.Logf("figure: deploy took %s", time.Since(start).Round(100*time.Millisecond))
+}
+
+// checkRunning checks that the service job runs release v, its latest
+// deployment successful and every group healthy.
+func checkRunning(t *testing.T, s *site, v string) {
+	t.Helper()
+	job := s.serviceJob()
+	if got := job.Meta["kantree_version"]; got != v {
+		t.Errorf("job runs Kantree %s, want %s", got, v)
+	}
+	dep, _, err := s.b.nomad.Client().Jobs().LatestDeployment(s.job, nil)
+	if err != nil || dep == nil || dep.Status != nomadapi.DeploymentStatusSuccessful {
+		t.Errorf("latest deployment: %+v %v, want successful", dep, err)
+	}
+	for name, g := range dep.TaskGroups {
+		if g.HealthyAllocs < g.DesiredTotal {
+			t.Errorf("group %s: %d healthy of %d", name, g.HealthyAllocs, g.DesiredTotal)
+		}
+	}
+	passing, _, err := s.b.consul.Client().Health().Service(s.job+"-web", "", true, nil)
+	if err != nil || len(passing) == 0 {
+		t.Errorf("no passing web instance in Consul: %v", err)
+	}
+}
+
+func dbConn(t *testing.T, s *site) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func upgradeRuns(t *testing.T, s *site, v string) int {
+	t.Helper()
+	n, err := kantreestub.CountUpgradeRuns(context.Background(), dbConn(t, s), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func schemaVersion(t *testing.T, s *site) string {
+	t.Helper()
+	v, err := kantreestub.SchemaVersion(context.Background(), dbConn(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
