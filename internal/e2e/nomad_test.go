@@ -3,16 +3,19 @@ package e2e_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	nomadapi "github.com/hashicorp/nomad/api"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/kantree-nomad/kantree-nomad/generator"
 	"github.com/kantree-nomad/kantree-nomad/internal/examples"
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
 // TestExamplesValidateAndPlan: `nomad job validate` and `nomad job plan`
@@ -64,11 +67,13 @@ func exitCode(err error) int {
 }
 
 // TestReleaseOnNomad runs a release the way the runbook says: the
-// upgrade-db job, then the service job. Then a second release (new
-// tarball) under load through nginx.
+// upgrade-db job, then the service job. Then, under load through nginx
+// (consul-template following the catalog), a second release with a new
+// tarball: canaries promoted, no failed request, never two schedulers.
 func TestReleaseOnNomad(t *testing.T) {
 	c := shared(t)
-	d := c.deploy(t, spec{job: "kt-release", version: "8.4.1"})
+	port := testbed.FreePort(t)
+	d := c.deploy(t, spec{job: "kt-release", version: "8.4.1", extra: fmt.Sprintf("load_balancer {\n  listen = %d\n}\n", port)})
 	c.purgeAtEnd(t, d.dep.Job)
 	c.purgeAtEnd(t, d.dep.UpgradeJob)
 	db := d.db(t)
@@ -80,7 +85,7 @@ func TestReleaseOnNomad(t *testing.T) {
 	if n, err := kantreestub.CountUpgradeRuns(ctx, db, "8.4.1"); err != nil || n != 1 {
 		t.Fatalf("upgrade_db ran %d times for 8.4.1 (%v), want 1", n, err)
 	}
-
+	fetched := c.files.Fetches("/kantree-8.4.1.tar.gz")
 	start := time.Now()
 	c.run(t, d.writeJob(t, d.bundle.Service, "hcl"))
 	status, _ := c.waitDeployment(t, d.dep.Job, c.jobVersion(t, d.dep.Job), 5*time.Minute)
@@ -88,10 +93,114 @@ func TestReleaseOnNomad(t *testing.T) {
 		t.Fatalf("deployment: %s\n%s", status, c.nomad.AllocReport(d.dep.Job))
 	}
 	t.Logf("service job 8.4.1: deployment successful %.1fs after submit", time.Since(start).Seconds())
-	for _, svc := range []string{d.dep.Job + "-web", d.dep.Job + "-push"} {
-		want := map[string]int{d.dep.Job + "-web": 2, d.dep.Job + "-push": 1}[svc]
-		if got := c.passing(t, svc); len(got) != want {
+	d.checkPassing(t, 2, 1)
+	d.checkInitNode(t, db)
+	if n, want := c.files.Fetches("/kantree-8.4.1.tar.gz")-fetched, len(c.allocs(t, d.dep.Job)); n != want {
+		t.Errorf("the release archive was fetched %d times for %d allocations, want once each", n, want)
+	}
+
+	files, err := d.bundle.Render("hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	balancer := c.startLB(t, files, port)
+	ld := balancer.startLoad(2, 20*time.Millisecond)
+	status = d.release(t, "8.4.2")
+	requests, failures, samples := ld.stop()
+	t.Logf("release 8.4.1 -> 8.4.2 under load: %d requests through nginx, %d failed", requests, failures)
+	if !strings.HasPrefix(status, "successful") {
+		t.Fatalf("release deployment: %s\n%s", status, c.nomad.AllocReport(d.dep.Job))
+	}
+	if failures > 0 {
+		t.Errorf("%d of %d requests failed during the release:\n%s", failures, requests, samples)
+	}
+	d.checkPromoted(t)
+	if n, _ := kantreestub.CountUpgradeRuns(ctx, db, "8.4.2"); n != 1 {
+		t.Errorf("upgrade_db ran %d times for 8.4.2, want 1", n)
+	}
+	if ov := kantreestub.Overlap(schedulerRuns(t, db)); ov > 0 {
+		t.Errorf("two schedulers ran at once for %s during the release", ov)
+	}
+	d.checkPassing(t, 2, 1)
+}
+
+// checkPassing checks the Consul checks of web and push.
+func (d *deployment) checkPassing(t *testing.T, web, push int) {
+	t.Helper()
+	for svc, want := range map[string]int{d.dep.Job + "-web": web, d.dep.Job + "-push": push} {
+		if got := d.c.passing(t, svc); len(got) != want {
 			t.Errorf("Consul: %d passing instances of %s (%v), want %d", len(got), svc, got, want)
 		}
 	}
+}
+
+// checkPromoted checks that the latest deployment promoted its canaries.
+func (d *deployment) checkPromoted(t *testing.T) {
+	t.Helper()
+	dep, _, err := d.c.nomad.Client().Jobs().LatestDeployment(d.dep.Job, nil)
+	if err != nil || dep == nil {
+		t.Fatalf("latest deployment: %v", err)
+	}
+	for name, g := range dep.TaskGroups {
+		if g.DesiredCanaries > 0 && !g.Promoted {
+			t.Errorf("group %s: %d canaries not promoted", name, g.DesiredCanaries)
+		}
+	}
+}
+
+// release migrates d to version and rolls the service job to it, and
+// returns the deployment's status.
+func (d *deployment) release(t *testing.T, version string) string {
+	t.Helper()
+	d.version = version
+	d.render(t)
+	d.c.run(t, d.writeJob(t, d.bundle.UpgradeDB, "hcl"))
+	d.c.waitBatch(t, d.dep.UpgradeJob, 3*time.Minute)
+	d.c.run(t, d.writeJob(t, d.bundle.Service, "hcl"))
+	status, took := d.c.waitDeployment(t, d.dep.Job, d.c.jobVersion(t, d.dep.Job), 8*time.Minute)
+	t.Logf("release %s: deployment %s after %.1fs", version, status, took.Seconds())
+	return status
+}
+
+// checkInitNode checks, from the stand-in's records, that init_node ran
+// once in every allocation of the service job, and that the allocation's
+// process started on that initialisation, after it.
+func (d *deployment) checkInitNode(t *testing.T, db *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	inits, err := kantreestub.NodeInitRuns(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts, err := kantreestub.ProcessStarts(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs := d.c.allocs(t, d.dep.Job)
+	for _, a := range allocs {
+		var mine []kantreestub.NodeInitRun
+		for _, in := range inits {
+			if in.InstanceID == a.ID {
+				mine = append(mine, in)
+			}
+		}
+		if len(mine) != 1 || mine[0].Run != 1 {
+			t.Errorf("allocation %s (%s): init_node runs %+v, want exactly one, the root's first", a.ID[:8], a.TaskGroup, mine)
+			continue
+		}
+		started := 0
+		for _, s := range starts {
+			if s.InstanceID != a.ID {
+				continue
+			}
+			started++
+			if s.InitID != mine[0].InitID || s.InitRuns != 1 || s.At.Before(mine[0].At) {
+				t.Errorf("allocation %s: %s started on init %s (runs %d) at %s; init_node %s ran at %s", a.ID[:8], s.Process, s.InitID, s.InitRuns, s.At, mine[0].InitID, mine[0].At)
+			}
+		}
+		if started == 0 {
+			t.Errorf("allocation %s (%s): no recorded process start", a.ID[:8], a.TaskGroup)
+		}
+	}
+	t.Logf("init_node ran once in each of %d allocations, before its process", len(allocs))
 }
