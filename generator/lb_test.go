@@ -7,12 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
+	"github.com/hashicorp/nomad/api"
 
 	"github.com/kantree-nomad/kantree-nomad/generator"
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
@@ -299,4 +301,81 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 		t.Fatalf("expected %q once in the generated consul-template configuration:\n%s", old, s)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+// TestLBDerivedSettings: shutdown_delay follows the balancer's reaction
+// time and a shorter one is refused at its process block; Fabio's push
+// rolls without canary; held canaries lose the routing tag.
+func TestLBDerivedSettings(t *testing.T) {
+	base := "job = \"kantree\"\nkantree {\n  version = \"8.4.1\"\n  server_name = \"k.test\"\n  archive { url = \"https://x.test/k.tgz\" }\n}\n"
+	for _, tc := range []struct {
+		name, extra string
+		wantErr     string // "" for a valid file
+		wantDelay   time.Duration
+	}{
+		{name: "nginx default", wantDelay: 3 * time.Second},
+		{name: "nginx slower wait", extra: "load_balancer {\n  nginx { wait_max = \"4s\" }\n}\n", wantDelay: 6 * time.Second},
+		{name: "traefik", extra: "load_balancer { kind = \"traefik\" }\n", wantDelay: 16 * time.Second},
+		{name: "too short", extra: "process \"web\" {\n  shutdown_delay = \"1s\"\n}\n", wantErr: "kantree.hcl:7,1-14: shutdown_delay too short to drain"},
+		{name: "traefik too short", extra: "load_balancer { kind = \"traefik\" }\nprocess \"push\" {\n  shutdown_delay = \"10s\"\n}\n", wantErr: "kantree.hcl:8,1-15: shutdown_delay too short to drain"},
+		{name: "wait order", extra: "load_balancer {\n  nginx {\n    wait_min = \"2s\"\n  }\n}\n", wantErr: "wait_min above wait_max"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _, diags := jobspec.Parse("kantree.hcl", []byte(base+tc.extra), jobspec.LoadOptions{})
+			if tc.wantErr != "" {
+				if !strings.Contains(diags.Error(), tc.wantErr) {
+					t.Fatalf("diagnostics %q; want %q", diags.Error(), tc.wantErr)
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			for _, kind := range []string{"web", "push"} {
+				if got := d.Process(kind).ShutdownDelay; got != tc.wantDelay {
+					t.Errorf("%s shutdown_delay = %s, want %s", kind, got, tc.wantDelay)
+				}
+			}
+		})
+	}
+}
+
+func TestLBCanaries(t *testing.T) {
+	base := "job = \"kantree\"\nkantree {\n  version = \"8.4.1\"\n  server_name = \"k.test\"\n  archive { url = \"https://x.test/k.tgz\" }\n}\n"
+	for _, tc := range []struct {
+		name, lb         string
+		pushCanary       int
+		canaryRouted     bool // web's canary carries what routes traffic
+		routedTag, check string
+	}{
+		{"nginx hold", "kind = \"nginx\"", 1, false, "routed", "routed"},
+		{"nginx route", "canaries = \"route\"", 1, true, "routed", "routed"},
+		{"traefik hold", "kind = \"traefik\"", 1, false, "traefik.enable=true", "traefik.enable=false"},
+		{"fabio", "kind = \"fabio\"", 0, false, "urlprefix-k.test/", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _, diags := jobspec.Parse("kantree.hcl", []byte(base+"load_balancer { "+tc.lb+" }\n"), jobspec.LoadOptions{})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			b, err := generator.Generate(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			groups := map[string]*api.TaskGroup{}
+			for _, g := range b.Service.TaskGroups {
+				groups[*g.Name] = g
+			}
+			if got := *groups["push"].Update.Canary; got != tc.pushCanary {
+				t.Errorf("push canary = %d, want %d", got, tc.pushCanary)
+			}
+			svc := groups["web"].Services[0]
+			if !slices.Contains(svc.Tags, tc.routedTag) || slices.Contains(svc.CanaryTags, tc.routedTag) != tc.canaryRouted {
+				t.Errorf("web tags %v, canary tags %v: want %q in tags, in canary tags %v", svc.Tags, svc.CanaryTags, tc.routedTag, tc.canaryRouted)
+			}
+			if tc.check != "" && tc.check != tc.routedTag && !slices.Contains(svc.CanaryTags, tc.check) {
+				t.Errorf("canary tags %v lack %q", svc.CanaryTags, tc.check)
+			}
+		})
+	}
 }
