@@ -204,3 +204,15 @@ func (d *deployment) checkInitNode(t *testing.T, db *pgx.Conn) {
 	}
 	t.Logf("init_node ran once in each of %d allocations, before its process", len(allocs))
 }
+
+// TestExecDriverOnNomad runs the deployment under the exec driver (its
+// chroot holds kantree-nomad at the default path, as a node would): the
+// migration, then a successful deployment with its checks passing and
+// init_node in every allocation.
+func TestExecDriverOnNomad(t *testing.T) {
+	c := shared(t)
+	d := c.deploy(t, spec{job: "kt-exec", version: "8.4.1", driver: "exec", web: 1})
+	d.start(t)
+	d.checkPassing(t, 1, 1)
+	d.checkInitNode(t, d.db(t))
+}
