@@ -28,9 +28,9 @@ test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 
-## test-faults: the long fault scenarios of the scheduler lock.
+## test-faults: the long fault scenarios of the scheduler lock and the migration lease.
 test-faults: .tools/bin/consul
-	$(GO) test -count=1 -tags faults -timeout 40m -run '^TestFault' -v ./runtime/supervise
+	$(GO) test -count=1 -tags faults -timeout 40m -run '^TestFault' -v ./runtime/supervise ./runtime/migrate
 
 ## bench-lock: kantree-nomad supervise against consul lock, side by side.
 bench-lock: .tools/bin/consul
