@@ -102,7 +102,7 @@ func (c *Cluster) printServicePlan(r *Release, p *ServicePlan) {
 	case !p.Changed():
 		c.printf("Job %s: no change (version %d)", id, version(p.Running))
 	default:
-		c.printf("Job %s: changes to version %d", id, version(p.Running))
+		c.printf("Job %s: changes (running version %d)", id, version(p.Running))
 	}
 	for _, ch := range p.Counts {
 		c.printf("    %s", ch)
