@@ -44,6 +44,24 @@ func TestDeployCommandLine(t *testing.T) {
 	t.Run("status", func(t *testing.T) { checkStatus(t, s, ctx) })
 	t.Run("plan exit codes", func(t *testing.T) { checkPlanCodes(t, s, ctx) })
 	t.Run("change between plan and submit", func(t *testing.T) { checkConflictAndDrift(t, s, ctx) })
+	t.Run("agent older than nomad_version", func(t *testing.T) { checkVersionRefused(t, s, ctx) })
+}
+
+// checkVersionRefused: a file written for Nomad 1.10 is refused by a 1.6
+// agent, with a hint to set nomad_version, and nothing is submitted.
+func checkVersionRefused(t *testing.T, s *site, ctx context.Context) {
+	good, _ := os.ReadFile(s.file)
+	defer os.WriteFile(s.file, good, 0o644)
+	os.WriteFile(s.file, []byte(strings.Replace(string(good), `nomad_version = "1.6"`, `nomad_version = "1.10"`, 1)), 0o644)
+	before := *s.serviceJob().JobModifyIndex
+	out, code := s.run(ctx, "deploy", s.file)
+	t.Logf("deploy of a file for 1.10 (exit %d):\n%s", code, out)
+	if code != 1 || !strings.Contains(out, "kantree-nomad: hint: Set nomad_version = \"1.6\"") {
+		t.Errorf("deploy for Nomad 1.10 on a 1.6 agent: exit %d, want 1 with the nomad_version hint", code)
+	}
+	if after := *s.serviceJob().JobModifyIndex; after != before {
+		t.Errorf("the refused deploy changed the job")
+	}
 }
 
 // checkStatus: the holder status names is the one in Consul's KV.
