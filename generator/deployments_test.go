@@ -35,10 +35,18 @@ func proc(job, name, kind string, count int, cmd ...string) *jobspec.Process {
 	return p
 }
 
-// lb is a resolved load_balancer of job.
+// lb is a resolved load_balancer of job, with a Debian nginx host, the
+// kind's reaction time and the shutdown delay it derives.
 func lb(job, kind, sticky string) jobspec.LoadBalancer {
 	prefix := strings.ReplaceAll(job, "-", "_")
-	return jobspec.LoadBalancer{Kind: kind, Sticky: sticky, Listen: 80, Entrypoint: "web", PushPath: "/socket.io/", VarPrefix: prefix, CookieName: prefix + "_push"}
+	reaction := map[string]time.Duration{"nginx": 2 * time.Second, "traefik": 15 * time.Second, "fabio": 2 * time.Second}[kind]
+	return jobspec.LoadBalancer{Kind: kind, Sticky: sticky, Listen: 80, Entrypoint: "web", Canaries: "hold",
+		Nginx: jobspec.NginxHost{Site: "/etc/nginx/conf.d/" + job + ".conf", ConfigDir: "/etc/consul-template.d/" + job,
+			TestCommand: []string{"nginx", "-t", "-q"}, ReloadCommand: []string{"nginx", "-s", "reload"},
+			ConsulTemplate: "/usr/bin/consul-template", ConsulAddress: "127.0.0.1:8500",
+			WaitMin: 200 * time.Millisecond, WaitMax: time.Second, ReloadTime: time.Second},
+		Reaction: reaction, MinShutdownDelay: reaction + time.Second, PushCanary: kind != "fabio", RoutedTag: "routed",
+		PushPath: "/socket.io/", VarPrefix: prefix, CookieName: prefix + "_push"}
 }
 
 func goBasic() *jobspec.Deployment {
@@ -91,6 +99,11 @@ func goDocker() *jobspec.Deployment {
 		proc("kantree-docker", "realtime", "push", 2, "./platform", "run", "realtime"),
 	}
 	d.Processes[0].Env = map[string]string{"KANTREE_LOG_LEVEL": "info"}
+	for _, p := range d.Processes {
+		if p.Port > 0 {
+			p.ShutdownDelay = d.LB.MinShutdownDelay // Traefik's 15s reaction + 1s
+		}
+	}
 	return d
 }
 

@@ -140,10 +140,7 @@ func (p *plan) files() ([]File, error) {
 		{"acl/nomad-workload-variables.policy.hcl", "acl/nomad-workload-variables.policy.hcl", acl, acl.NomadVariables},
 		{"acl/vault.policy.hcl", "acl/vault.policy.hcl", acl, !acl.NomadVariables},
 	}
-	out, err := p.lbJobFile()
-	if err != nil {
-		return nil, err
-	}
+	var out []File
 	for _, it := range items {
 		if !it.when {
 			continue
@@ -155,22 +152,4 @@ func (p *plan) files() ([]File, error) {
 		out = append(out, File{Path: it.path, Data: data})
 	}
 	return out, nil
-}
-
-// lbJobFile is <job>-lb.nomad.hcl when the deployment asks for the load
-// balancer as a system job. It is printed in HCL whatever the format of
-// the other jobs: the Bundle carries only the service and upgrade jobs.
-func (p *plan) lbJobFile() ([]File, error) {
-	if p.d.LB.SystemJob == nil {
-		return nil, nil
-	}
-	j, err := p.lbJob()
-	if err != nil {
-		return nil, err
-	}
-	data, err := EncodeHCL(j)
-	if err != nil {
-		return nil, err
-	}
-	return []File{{Path: *j.ID + ".nomad.hcl", Data: data}}, nil
 }

@@ -15,12 +15,24 @@ type File struct {
 	Data []byte
 }
 
-// Bundle is everything one deployment renders to: the two Nomad jobs and
-// the other files (lb/..., acl/..., README.md).
+// Bundle is everything one deployment renders to: the Nomad jobs and the
+// other files (lb/..., acl/..., README.md).
 type Bundle struct {
 	Service   *api.Job // the long-running job: one task group per process
 	UpgradeDB *api.Job // the batch job that runs ./platform upgrade_db once per release
-	Files     []File   // sorted by Path
+	// LB is the load balancer as a system job (<job>-lb), or nil when the
+	// deployment does not ask for one.
+	LB    *api.Job
+	Files []File // sorted by Path
+}
+
+// Jobs returns the bundle's jobs: service, upgrade-db, then the LB job if any.
+func (b *Bundle) Jobs() []*api.Job {
+	jobs := []*api.Job{b.Service, b.UpgradeDB}
+	if b.LB != nil {
+		jobs = append(jobs, b.LB)
+	}
+	return jobs
 }
 
 // Generate builds the jobs and files of d. It is pure: the same d always
@@ -40,17 +52,22 @@ func Generate(d *jobspec.Deployment) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate job %s: %w", d.UpgradeJob, err)
 	}
-	files, err := p.files()
-	if err != nil {
+	b := &Bundle{Service: svc, UpgradeDB: up}
+	if d.LB.SystemJob != nil {
+		if b.LB, err = p.lbJob(); err != nil {
+			return nil, fmt.Errorf("generate job %s: %w", d.LB.SystemJob.Job, err)
+		}
+	}
+	if b.Files, err = p.files(); err != nil {
 		return nil, fmt.Errorf("generate files for %s: %w", d.Job, err)
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return &Bundle{Service: svc, UpgradeDB: up, Files: files}, nil
+	sort.Slice(b.Files, func(i, j int) bool { return b.Files[i].Path < b.Files[j].Path })
+	return b, nil
 }
 
-// Render prints the bundle in format "hcl" or "json": the two jobs as
-// <job>.nomad.hcl and <job>-upgrade-db.nomad.hcl (or .json), followed by
-// b.Files. The result is sorted by path.
+// Render prints the bundle in format "hcl" or "json": the jobs as
+// <job>.nomad.hcl, <job>-upgrade-db.nomad.hcl and <job>-lb.nomad.hcl (or
+// .json), and b.Files. The result is sorted by path.
 func (b *Bundle) Render(format string) ([]File, error) {
 	encode, ext := EncodeHCL, "hcl"
 	switch format {
@@ -61,7 +78,7 @@ func (b *Bundle) Render(format string) ([]File, error) {
 		return nil, fmt.Errorf("render: unknown format %q; use \"hcl\" or \"json\"", format)
 	}
 	var out []File
-	for _, job := range []*api.Job{b.Service, b.UpgradeDB} {
+	for _, job := range b.Jobs() {
 		data, err := encode(job)
 		if err != nil {
 			return nil, err

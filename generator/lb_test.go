@@ -316,8 +316,8 @@ func TestLBDerivedSettings(t *testing.T) {
 		{name: "nginx default", wantDelay: 3 * time.Second},
 		{name: "nginx slower wait", extra: "load_balancer {\n  nginx { wait_max = \"4s\" }\n}\n", wantDelay: 6 * time.Second},
 		{name: "traefik", extra: "load_balancer { kind = \"traefik\" }\n", wantDelay: 16 * time.Second},
-		{name: "too short", extra: "process \"web\" {\n  shutdown_delay = \"1s\"\n}\n", wantErr: "kantree.hcl:7,1-14: shutdown_delay too short to drain"},
-		{name: "traefik too short", extra: "load_balancer { kind = \"traefik\" }\nprocess \"push\" {\n  shutdown_delay = \"10s\"\n}\n", wantErr: "kantree.hcl:8,1-15: shutdown_delay too short to drain"},
+		{name: "too short", extra: "process \"web\" {\n  shutdown_delay = \"1s\"\n}\n", wantErr: "kantree.hcl:8,20-24: shutdown_delay too short to drain"},
+		{name: "traefik too short", extra: "load_balancer { kind = \"traefik\" }\nprocess \"push\" {\n  shutdown_delay = \"10s\"\n}\n", wantErr: "kantree.hcl:9,20-25: shutdown_delay too short to drain"},
 		{name: "wait order", extra: "load_balancer {\n  nginx {\n    wait_min = \"2s\"\n  }\n}\n", wantErr: "wait_min above wait_max"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,14 +55,13 @@ type processDefaults struct {
 	cpu, memory, port int
 	healthPath        string
 	killTimeout       time.Duration
-	shutdownDelay     time.Duration
 }
 
 var kindDefaults = map[string]processDefaults{
-	"web":       {cpu: 500, memory: 1024, port: DefaultWebPort, healthPath: "/health", killTimeout: 30 * time.Second, shutdownDelay: 5 * time.Second},
+	"web":       {cpu: 500, memory: 1024, port: DefaultWebPort, healthPath: "/health", killTimeout: 30 * time.Second},
 	"worker":    {cpu: 500, memory: 1024, killTimeout: 30 * time.Second},
 	"scheduler": {cpu: 200, memory: 512, killTimeout: 10 * time.Second},
-	"push":      {cpu: 300, memory: 512, port: DefaultPushPort, healthPath: "/socket.io/?EIO=4&transport=polling", killTimeout: 30 * time.Second, shutdownDelay: 5 * time.Second},
+	"push":      {cpu: 300, memory: 512, port: DefaultPushPort, healthPath: "/socket.io/?EIO=4&transport=polling", killTimeout: 30 * time.Second},
 }
 
 // Health-check defaults for web and push.

@@ -285,7 +285,10 @@ type Process struct {
 	CheckInterval time.Duration
 	CheckTimeout  time.Duration
 	KillTimeout   time.Duration // Nomad kill_timeout
-	ShutdownDelay time.Duration // Nomad shutdown_delay (web, push)
+	ShutdownDelay time.Duration // Nomad shutdown_delay (web, push); derived from the load balancer unless the file sets it
+	// ShutdownDelayRange points at shutdown_delay when the file sets it.
+	ShutdownDelayRange hcl.Range
+	shutdownDelaySet   bool
 
 	NodeClass     string
 	DistinctHosts bool

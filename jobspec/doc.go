@@ -74,7 +74,8 @@
 //	               "/socket.io/?EIO=4&transport=polling")
 //	check_interval duration > 0 (10s)
 //	check_timeout  duration > 0 (2s)
-//	shutdown_delay duration >= 0 (5s): time for the LB to drop an instance
+//	shutdown_delay duration >= 0: time for the LB to drop an instance;
+//	               default the LB's reaction time + 1s (3s with nginx)
 //
 // A process "push" block on a realtime release (or "realtime" on an older
 // one) is refused with a hint to rename it, so the file always says what
@@ -164,9 +165,7 @@
 // wait_max + reload_time (2s by default), or reaction_time. So a web or
 // push shutdown_delay left out is that reaction time plus 1s (3s with
 // nginx's defaults, 16s with Traefik's), and one set below it is refused,
-// pointing at the process and at what sets the reaction time. (A
-// shutdown_delay written as exactly "5s", the former default, cannot be
-// told from an absent one and is derived as well.)
+// pointing at its shutdown_delay and at what sets the reaction time.
 //
 // Canaries. A release starts one canary of web and of push beside the old
 // instances and promotes it automatically once its checks have passed for

@@ -47,7 +47,7 @@ process "web" {
   # port         = 5000
   # health_path  = "/health"
   # kill_timeout = "30s"
-  # shutdown_delay = "5s"   # time for the load balancer to drop an instance
+  # shutdown_delay = "3s"   # derived from the load balancer: its reaction time + 1s
   # env          = { TZ = "UTC" }
 }
 

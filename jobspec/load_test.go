@@ -86,10 +86,10 @@ func TestProcessDefaults(t *testing.T) {
 		killTimeout time.Duration
 		shutdown    time.Duration
 	}{
-		{name: "web", count: 1, port: 5000, command: "./platform run web", health: "/health", killTimeout: 30 * time.Second, shutdown: 5 * time.Second},
+		{name: "web", count: 1, port: 5000, command: "./platform run web", health: "/health", killTimeout: 30 * time.Second, shutdown: 3 * time.Second},
 		{name: "worker", count: 1, command: "./platform run worker", killTimeout: 30 * time.Second},
 		{name: "scheduler", count: 1, command: "./platform run scheduler", killTimeout: 10 * time.Second},
-		{name: "push", count: 1, port: 4000, command: "./platform run push", health: "/socket.io/?EIO=4&transport=polling", killTimeout: 30 * time.Second, shutdown: 5 * time.Second},
+		{name: "push", count: 1, port: 4000, command: "./platform run push", health: "/socket.io/?EIO=4&transport=polling", killTimeout: 30 * time.Second, shutdown: 3 * time.Second},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,7 +91,7 @@ func newProcess(kind, name string, file hcl.Range) *Process {
 	def := kindDefaults[kind]
 	p := &Process{Name: name, Kind: kind, Count: 1, CPU: def.cpu, Memory: def.memory,
 		Command: []string{"./platform", "run", name}, Env: map[string]string{},
-		Port: def.port, HealthPath: def.healthPath, KillTimeout: def.killTimeout, ShutdownDelay: def.shutdownDelay,
+		Port: def.port, HealthPath: def.healthPath, KillTimeout: def.killTimeout,
 		Range: file, CountRange: file, PortRange: file, KillTimeoutRange: file}
 	if def.port != 0 {
 		p.CheckInterval, p.CheckTimeout = DefaultCheckInterval, DefaultCheckTimeout
@@ -148,7 +148,9 @@ func (d *decoder) listenerAttrs(p *Process, a attrs) {
 	}
 	a.duration("check_interval", &p.CheckInterval, true)
 	a.duration("check_timeout", &p.CheckTimeout, true)
-	a.duration("shutdown_delay", &p.ShutdownDelay, false)
+	if a.duration("shutdown_delay", &p.ShutdownDelay, false) {
+		p.shutdownDelaySet, p.ShutdownDelayRange = true, a.rangeOf("shutdown_delay")
+	}
 }
 
 // env decodes the env map, refusing names the job sets itself and secrets.

@@ -70,12 +70,9 @@ func defaultReaction(lb *LoadBalancer) time.Duration {
 	return lb.Nginx.WaitMax + lb.Nginx.ReloadTime
 }
 
-// shutdownDelayUnset says whether p's shutdown_delay is (as far as the
-// Process can tell) the kind's default rather than a value from the file:
-// such a delay is derived from the load balancer instead.
-func shutdownDelayUnset(p *Process) bool {
-	return p.ShutdownDelay == kindDefaults[p.Kind].shutdownDelay
-}
+// shutdownDelayUnset says whether the file leaves p's shutdown_delay out:
+// it is then derived from the load balancer.
+func shutdownDelayUnset(p *Process) bool { return !p.shutdownDelaySet }
 
 // resolve fills in every derived value of a valid deployment.
 func resolve(dep *Deployment) {

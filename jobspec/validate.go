@@ -45,7 +45,7 @@ func (d *decoder) checkLoadBalancer(dep *Deployment) {
 	need := dep.LB.Reaction + DrainMargin
 	for _, p := range dep.Processes {
 		if p.Port > 0 && !shutdownDelayUnset(p) && p.ShutdownDelay < need {
-			d.add(DiagCannotDrain(p.Name, p.ShutdownDelay, need, dep.LB.Kind, dep.LB.Reaction, p.Range, dep.LB.ReactionRange))
+			d.add(DiagCannotDrain(p.Name, p.ShutdownDelay, need, dep.LB.Kind, dep.LB.Reaction, p.ShutdownDelayRange, dep.LB.ReactionRange))
 		}
 	}
 }

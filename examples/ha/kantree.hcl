@@ -107,4 +107,10 @@ load_balancer {
   kind   = "nginx"
   sticky = "cookie"
   listen = 80
+
+  # nginx itself runs as a Nomad system job on the nodes of class "lb"
+  # (kantree-lb.nomad.hcl), its site rendered by a template block.
+  system_job {
+    node_class = "lb"
+  }
 }

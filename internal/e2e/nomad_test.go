@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	nomadapi "github.com/hashicorp/nomad/api"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kantree-nomad/kantree-nomad/generator"
@@ -34,7 +33,7 @@ func TestExamplesValidateAndPlan(t *testing.T) {
 		}
 		d := &deployment{c: c}
 		for _, format := range []string{"hcl", "json"} {
-			for _, job := range []*nomadapi.Job{b.Service, b.UpgradeDB} {
+			for _, job := range b.Jobs() {
 				path := d.writeJob(t, job, format)
 				flags := []string{}
 				if format == "json" {

@@ -36,7 +36,7 @@ job "kantree" {
     }
     service {
       name        = "kantree-web"
-      tags        = ["kantree", "process=web", "job=kantree", "release=8.4.1", ""]
+      tags        = ["kantree", "process=web", "job=kantree", "release=8.4.1", "routed"]
       canary_tags = ["kantree", "process=web", "job=kantree", "release=8.4.1", "canary"]
       port        = "http"
       provider    = "consul"
@@ -427,8 +427,9 @@ EOT
       min_healthy_time  = "10s"
       healthy_deadline  = "5m"
       progress_deadline = "10m"
-      canary            = 0
+      canary            = 1
       auto_revert       = true
+      auto_promote      = true
     }
     network {
       port "http" {
@@ -436,7 +437,7 @@ EOT
     }
     service {
       name        = "kantree-push"
-      tags        = ["kantree", "process=push", "job=kantree", "release=8.4.1", ""]
+      tags        = ["kantree", "process=push", "job=kantree", "release=8.4.1", "routed"]
       canary_tags = ["kantree", "process=push", "job=kantree", "release=8.4.1", "canary"]
       port        = "http"
       provider    = "consul"

@@ -10,7 +10,7 @@ job "kantree-docker" {
   }
   group "web" {
     count          = 2
-    shutdown_delay = "5s"
+    shutdown_delay = "16s"
     restart {
       interval = "5m"
       attempts = 3
@@ -393,7 +393,7 @@ EOT
   }
   group "realtime" {
     count          = 2
-    shutdown_delay = "5s"
+    shutdown_delay = "16s"
     restart {
       interval = "5m"
       attempts = 3
@@ -412,8 +412,9 @@ EOT
       min_healthy_time  = "10s"
       healthy_deadline  = "5m"
       progress_deadline = "10m"
-      canary            = 0
+      canary            = 1
       auto_revert       = true
+      auto_promote      = true
     }
     network {
       port "http" {

@@ -63,7 +63,7 @@ job "kantree-ha" {
     }
     service {
       name        = "kantree-ha-web"
-      tags        = ["kantree", "process=web", "job=kantree-ha", "release=8.4.1", ""]
+      tags        = ["kantree", "process=web", "job=kantree-ha", "release=8.4.1", "routed"]
       canary_tags = ["kantree", "process=web", "job=kantree-ha", "release=8.4.1", "canary"]
       port        = "http"
       provider    = "consul"
@@ -532,8 +532,9 @@ EOT
       min_healthy_time  = "10s"
       healthy_deadline  = "5m"
       progress_deadline = "10m"
-      canary            = 0
+      canary            = 1
       auto_revert       = true
+      auto_promote      = true
     }
     network {
       port "http" {
@@ -541,7 +542,7 @@ EOT
     }
     service {
       name        = "kantree-ha-push"
-      tags        = ["kantree", "process=push", "job=kantree-ha", "release=8.4.1", ""]
+      tags        = ["kantree", "process=push", "job=kantree-ha", "release=8.4.1", "routed"]
       canary_tags = ["kantree", "process=push", "job=kantree-ha", "release=8.4.1", "canary"]
       port        = "http"
       provider    = "consul"
