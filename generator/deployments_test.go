@@ -19,14 +19,15 @@ func testDeployments() map[string]*jobspec.Deployment {
 
 // proc is a resolved process group of job.
 func proc(job, name, kind string, count int, cmd ...string) *jobspec.Process {
-	p := &jobspec.Process{Name: name, Kind: kind, Count: count, CPU: 500, Memory: 512, Command: cmd, KillTimeout: 30 * time.Second}
+	p := &jobspec.Process{Name: name, Kind: kind, Count: count, CPU: 500, Memory: 512, Command: cmd, KillTimeout: 30 * time.Second,
+		MinHealthyTime: 10 * time.Second, HealthyDeadline: 5 * time.Minute, ProgressDeadline: 10 * time.Minute}
 	switch kind {
 	case "web":
 		p.Port, p.HealthPath, p.ShutdownDelay = 5000, "/health", 5*time.Second
 	case "push":
 		p.Port, p.HealthPath, p.ShutdownDelay = 4000, "/health", 5*time.Second
 	case "scheduler":
-		p.KillTimeout = 10 * time.Second
+		p.KillTimeout, p.MinHealthyTime = 10*time.Second, 45*time.Second
 	}
 	if p.Port > 0 {
 		p.CheckInterval, p.CheckTimeout = 10*time.Second, 2*time.Second

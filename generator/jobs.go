@@ -111,24 +111,18 @@ func (p *plan) group(proc *jobspec.Process) (*api.TaskGroup, error) {
 // release then stops the old instance before placing the new one, so two
 // push instances are never routed at once.
 func updateStrategy(proc *jobspec.Process, pushCanary bool) *api.UpdateStrategy {
+	u := &api.UpdateStrategy{MaxParallel: new(1), AutoRevert: new(true), MinHealthyTime: new(proc.MinHealthyTime),
+		HealthyDeadline: new(proc.HealthyDeadline), ProgressDeadline: new(proc.ProgressDeadline)}
 	switch {
-	case proc.Kind == "scheduler":
-		return &api.UpdateStrategy{MaxParallel: new(1), HealthCheck: new("task_states"), MinHealthyTime: new(schedulerMinHealthy),
-			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute), AutoRevert: new(true)}
-	case proc.Kind == "worker":
-		return &api.UpdateStrategy{MaxParallel: new(1), HealthCheck: new("task_states"), MinHealthyTime: new(10 * time.Second),
-			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute), AutoRevert: new(true)}
+	case proc.Kind == "scheduler" || proc.Kind == "worker":
+		u.HealthCheck = new("task_states")
 	case proc.Kind == "push" && !pushCanary:
-		return &api.UpdateStrategy{MaxParallel: new(1), Canary: new(0), AutoRevert: new(true),
-			HealthCheck: new("checks"), MinHealthyTime: new(10 * time.Second), HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute)}
+		u.HealthCheck, u.Canary = new("checks"), new(0)
+	default:
+		u.HealthCheck, u.Canary, u.AutoPromote = new("checks"), new(1), new(true)
 	}
-	return &api.UpdateStrategy{MaxParallel: new(1), Canary: new(1), AutoPromote: new(true), AutoRevert: new(true),
-		HealthCheck: new("checks"), MinHealthyTime: new(10 * time.Second), HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute)}
+	return u
 }
-
-// schedulerMinHealthy is the scheduler group's min_healthy_time: longer
-// than supervise's default -start-timeout (30s) for reaching Consul.
-const schedulerMinHealthy = 45 * time.Second
 
 // constraints places a group: its node class, distinct hosts, then its
 // own constraints, each once.

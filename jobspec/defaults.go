@@ -55,14 +55,26 @@ type processDefaults struct {
 	cpu, memory, port int
 	healthPath        string
 	killTimeout       time.Duration
+	minHealthy        time.Duration
 }
 
 var kindDefaults = map[string]processDefaults{
-	"web":       {cpu: 500, memory: 1024, port: DefaultWebPort, healthPath: "/health", killTimeout: 30 * time.Second},
-	"worker":    {cpu: 500, memory: 1024, killTimeout: 30 * time.Second},
-	"scheduler": {cpu: 200, memory: 512, killTimeout: 10 * time.Second},
-	"push":      {cpu: 300, memory: 512, port: DefaultPushPort, healthPath: "/socket.io/?EIO=4&transport=polling", killTimeout: 30 * time.Second},
+	"web":       {cpu: 500, memory: 1024, port: DefaultWebPort, healthPath: "/health", killTimeout: 30 * time.Second, minHealthy: DefaultMinHealthyTime},
+	"worker":    {cpu: 500, memory: 1024, killTimeout: 30 * time.Second, minHealthy: DefaultMinHealthyTime},
+	"scheduler": {cpu: 200, memory: 512, killTimeout: 10 * time.Second, minHealthy: SchedulerMinHealthyTime},
+	"push":      {cpu: 300, memory: 512, port: DefaultPushPort, healthPath: "/socket.io/?EIO=4&transport=polling", killTimeout: 30 * time.Second, minHealthy: DefaultMinHealthyTime},
 }
+
+// Deployment (update) timings of a process group.
+const (
+	DefaultMinHealthyTime = 10 * time.Second
+	// SchedulerMinHealthyTime outlasts supervise's bounded wait for Consul
+	// at start (rules.DefaultStartTimeout, 30s), so that a deployment sees
+	// a supervisor that cannot reach Consul fail.
+	SchedulerMinHealthyTime = rules.DefaultStartTimeout + 15*time.Second
+	DefaultHealthyDeadline  = 5 * time.Minute
+	DefaultProgressDeadline = 10 * time.Minute
+)
 
 // Health-check defaults for web and push.
 const (

@@ -285,7 +285,10 @@ type Process struct {
 	CheckInterval time.Duration
 	CheckTimeout  time.Duration
 	KillTimeout   time.Duration // Nomad kill_timeout
-	ShutdownDelay time.Duration // Nomad shutdown_delay (web, push); derived from the load balancer unless the file sets it
+	// MinHealthyTime, HealthyDeadline and ProgressDeadline are the group's
+	// update (deployment) timings; ProgressDeadline 0 turns that check off.
+	MinHealthyTime, HealthyDeadline, ProgressDeadline time.Duration
+	ShutdownDelay                                     time.Duration // Nomad shutdown_delay (web, push); derived from the load balancer unless the file sets it
 	// ShutdownDelayRange points at shutdown_delay when the file sets it.
 	ShutdownDelayRange hcl.Range
 	shutdownDelaySet   bool

@@ -330,3 +330,9 @@ func DiagWaitOrder(lo, hi time.Duration, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "wait_min above wait_max",
 		fmt.Sprintf("consul-template renders at most wait_max (%s) after a change, so wait_min (%s) cannot be longer. Lower wait_min or raise wait_max.", hi, lo))
 }
+
+// DiagTimingOrder reports two deployment timings in the wrong order.
+func DiagTimingOrder(a string, av time.Duration, b string, bv time.Duration, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Deployment timings out of order",
+		fmt.Sprintf("%s (%s) must be shorter than %s (%s): Nomad refuses the job otherwise. Lower %s or raise %s.", a, av, b, bv, a, b))
+}

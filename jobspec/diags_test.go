@@ -35,6 +35,8 @@ func TestDiagnostics(t *testing.T) {
 		{name: "vault on nomad 1.6 without policies", src: "nomad_version = \"1.6\"\nsecrets {\n  provider = \"vault\"\n}\n", wantSummary: "Missing required argument", wantLine: 8, wantDetail: "vault_policies"},
 		{name: "consul address with scheme", src: "consul {\n  address = \"http://127.0.0.1:8500\"\n}\n", wantSummary: "Invalid Consul address", wantLine: 8},
 		{name: "consul ca_file without tls", src: "consul {\n  ca_file = \"/etc/consul.d/ca.pem\"\n}\n", wantSummary: "Incomplete arguments", wantLine: 8, wantDetail: "tls = true"},
+		{name: "min healthy above healthy deadline", src: "process \"web\" {\n  min_healthy_time = \"6m\"\n}\n", wantSummary: "Deployment timings out of order", wantLine: 8, wantDetail: "healthy_deadline (5m0s)"},
+		{name: "progress deadline below healthy deadline", src: "process \"worker\" {\n  progress_deadline = \"1m\"\n}\n", wantSummary: "Deployment timings out of order", wantLine: 8},
 		{name: "unknown attribute", src: "process \"web\" {\n  cpus = 2\n}\n", wantSummary: "Unsupported argument", wantLine: 8, wantDetail: `Did you mean "cpu"?`},
 		{name: "unknown block", src: "proces \"web\" {}\n", wantSummary: "Unsupported block type", wantLine: 7},
 		{name: "wrong type", src: "process \"web\" {\n  count = \"many\"\n}\n", wantSummary: "Incorrect attribute value type", wantLine: 8, wantDetail: "a number is required"},

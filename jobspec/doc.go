@@ -56,6 +56,10 @@
 //	command        list(string) (default ["./platform", "run", <name>])
 //	kill_timeout   duration > 0 (scheduler 10s, others 30s); the scheduler's
 //	               must exceed scheduler_lock.kill_grace + 1s
+//	min_healthy_time  duration >= 0 (10s; scheduler 45s, longer than
+//	                  supervise's 30s wait for Consul at start)
+//	healthy_deadline  duration > min_healthy_time (5m)
+//	progress_deadline duration > healthy_deadline, or 0 for none (10m)
 //	node_class     string: a constraint on ${node.class}
 //	distinct_hosts bool (default false)
 //	env            map(string): extra task environment. Names the job sets

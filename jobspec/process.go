@@ -92,6 +92,7 @@ func newProcess(kind, name string, file hcl.Range) *Process {
 	p := &Process{Name: name, Kind: kind, Count: 1, CPU: def.cpu, Memory: def.memory,
 		Command: []string{"./platform", "run", name}, Env: map[string]string{},
 		Port: def.port, HealthPath: def.healthPath, KillTimeout: def.killTimeout,
+		MinHealthyTime: def.minHealthy, HealthyDeadline: DefaultHealthyDeadline, ProgressDeadline: DefaultProgressDeadline,
 		Range: file, CountRange: file, PortRange: file, KillTimeoutRange: file}
 	if def.port != 0 {
 		p.CheckInterval, p.CheckTimeout = DefaultCheckInterval, DefaultCheckTimeout
@@ -118,6 +119,7 @@ func (d *decoder) processBody(p *Process, b *hcl.Block, schema *hcl.BodySchema) 
 	if a.duration("kill_timeout", &p.KillTimeout, true) {
 		p.KillTimeoutRange = a.rangeOf("kill_timeout")
 	}
+	d.updateTimings(p, a)
 	a.str("node_class", &p.NodeClass)
 	a.boolean("distinct_hosts", &p.DistinctHosts)
 	d.env(p, a)
@@ -275,4 +277,19 @@ func (d *decoder) spread(p *Process, b *hcl.Block) {
 		d.add(DiagSpreadTargets(sum, b.DefRange))
 	}
 	p.Spreads = append(p.Spreads, s)
+}
+
+// updateTimings decodes the deployment timings, which Nomad wants in
+// order: min_healthy_time < healthy_deadline < progress_deadline (or a
+// progress_deadline of 0, no deadline).
+func (d *decoder) updateTimings(p *Process, a attrs) {
+	a.duration("min_healthy_time", &p.MinHealthyTime, false)
+	a.duration("healthy_deadline", &p.HealthyDeadline, true)
+	a.duration("progress_deadline", &p.ProgressDeadline, false)
+	switch {
+	case p.MinHealthyTime >= p.HealthyDeadline:
+		d.add(DiagTimingOrder("min_healthy_time", p.MinHealthyTime, "healthy_deadline", p.HealthyDeadline, a.rangeOf("min_healthy_time")))
+	case p.ProgressDeadline != 0 && p.ProgressDeadline <= p.HealthyDeadline:
+		d.add(DiagTimingOrder("healthy_deadline", p.HealthyDeadline, "progress_deadline", p.ProgressDeadline, a.rangeOf("progress_deadline")))
+	}
 }

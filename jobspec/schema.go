@@ -42,7 +42,7 @@ var binarySchema = &hcl.BodySchema{Attributes: attrList("url", "checksum", "path
 
 var processAttrs = []string{"count", "cpu", "memory", "command", "port", "health_path",
 	"check_interval", "check_timeout", "kill_timeout", "shutdown_delay", "node_class",
-	"distinct_hosts", "env"}
+	"distinct_hosts", "env", "min_healthy_time", "healthy_deadline", "progress_deadline"}
 
 var placementBlocks = []hcl.BlockHeaderSchema{{Type: "constraint"}, {Type: "spread"}}
 

@@ -21,6 +21,10 @@ const (
 	DefaultLockDelay = 8 * time.Second
 	DefaultKillGrace = 2 * time.Second
 	DefaultCheckTTL  = 2 * time.Second
+	// DefaultStartTimeout is how long supervise waits for Consul at start
+	// before it fails its task, so that Nomad restarts it and an operator
+	// sees it. Render makes the scheduler group's min_healthy_time longer.
+	DefaultStartTimeout = 30 * time.Second
 )
 
 // Bounds Consul itself puts on session timings.
