@@ -121,6 +121,51 @@ func TestReleaseOnNomad(t *testing.T) {
 		t.Errorf("two schedulers ran at once for %s during the release", ov)
 	}
 	d.checkPassing(t, 2, 1)
+
+	// nomad alloc stop of a web instance under load: Nomad deregisters it,
+	// waits shutdown_delay while nginx drops it, stops it and places a
+	// replacement.
+	ld = balancer.startLoad(2, 20*time.Millisecond)
+	stopped := d.webAlloc(t)
+	d.allocStop(t, stopped)
+	d.waitWebReplaced(t, stopped)
+	requests, failures, samples = ld.stop()
+	t.Logf("nomad alloc stop of a web instance under load: %d requests through nginx, %d failed", requests, failures)
+	if failures > 0 {
+		t.Errorf("%d of %d requests failed around nomad alloc stop:\n%s", failures, requests, samples)
+	}
+}
+
+// webAlloc is a running web allocation.
+func (d *deployment) webAlloc(t *testing.T) string {
+	t.Helper()
+	for _, a := range d.c.allocs(t, d.dep.Job) {
+		if a.TaskGroup == "web" && a.ClientStatus == "running" {
+			return a.ID
+		}
+	}
+	t.Fatal("no running web allocation")
+	return ""
+}
+
+// waitWebReplaced waits until two web instances other than old pass
+// their checks in Consul.
+func (d *deployment) waitWebReplaced(t *testing.T, old string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		running := 0
+		for _, a := range d.c.allocs(t, d.dep.Job) {
+			if a.TaskGroup == "web" && a.ID != old && a.ClientStatus == "running" {
+				running++
+			}
+		}
+		if running == 2 && len(d.c.passing(t, d.dep.Job+"-web")) == 2 {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("web allocation %s not replaced within 2m\n%s", old[:8], d.c.nomad.AllocReport(d.dep.Job))
 }
 
 // checkPassing checks the Consul checks of web and push.
