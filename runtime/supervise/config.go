@@ -61,7 +61,7 @@ const (
 // about ten; half a minute rides out both, plus an agent that starts a
 // little after the task on a booting node, and still shows an operator a
 // failed task (and Nomad restarts it) within the first minute.
-const DefaultStartTimeout = 30 * time.Second
+const DefaultStartTimeout = rules.DefaultStartTimeout
 
 // ConfigError is a configuration the supervisor refuses to run with. Err
 // carries a hint (rules.Hint) that says what to change.
