@@ -150,7 +150,12 @@ func TestTreeNeedsASubreaper(t *testing.T) {
 // kills it.
 func TestKillStrays(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	c, err := Start(Spec{Path: "sh", Args: []string{"-c", `setsid sleep 300 >/dev/null & echo $! > "$0"; exit 0`, pidFile}})
+	// The shell waits until the stray has left its process group (its
+	// session id is its own pid): exiting before that races with the
+	// group kill that follows the leader's exit.
+	script := `setsid sleep 300 >/dev/null & p=$!; echo $p > "$0"
+		i=0; while [ "$(cut -d' ' -f6 /proc/$p/stat 2>/dev/null)" != "$p" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i+1)); done; exit 0`
+	c, err := Start(Spec{Path: "sh", Args: []string{"-c", script, pidFile}})
 	if err != nil {
 		t.Fatal(err)
 	}
