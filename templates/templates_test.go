@@ -13,6 +13,7 @@ func lbData(sticky string) map[string]any {
 		"Sticky": sticky, "CookieName": "kantree_push", "Prefix": "kantree", "ConsulAddr": "127.0.0.1:8500",
 		"ConfigPath": "/etc/ct/ct.hcl", "TemplatePath": "/etc/ct/nginx.conf.ctmpl", "NginxConfPath": "/etc/nginx/conf.d/kantree.conf",
 		"ReloadScript": "nginx -t && nginx -s reload || true",
+		"RoutedTag": "routed", "Canaries": "hold", "HealthPath": "/.kantree-lb/health", "RetryAfter": 30,
 	}
 }
 
@@ -28,8 +29,8 @@ func TestConsulTemplateActionsPassThrough(t *testing.T) {
 		}
 		got := action.FindAllString(string(out), -1)
 		want := []string{
-			`{{- range service "kantree-web" }}`, `{{ .Address }}`, `{{ .Port }}`, `{{- else }}`, `{{- end }}`,
-			`{{- range service "kantree-push" }}`, `{{ .Address }}`, `{{ .Port }}`, `{{- else }}`, `{{- end }}`,
+			`{{- range service "routed.kantree-web" }}`, `{{ .Address }}`, `{{ .Port }}`, `{{- else }}`, `{{- end }}`,
+			`{{- range service "routed.kantree-push" }}`, `{{ .Address }}`, `{{ .Port }}`, `{{- else }}`, `{{- end }}`,
 		}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("sticky %s: consul-template actions\n got %q\nwant %q", sticky, got, want)
