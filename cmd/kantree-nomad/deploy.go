@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/kantree-nomad/kantree-nomad/operator"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // runDeploy runs a release: the migration once, waited for, then the
@@ -41,7 +42,7 @@ func openRelease(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (*op
 	}
 	rel, err := operator.NewRelease(dep)
 	if err != nil {
-		printError(stderr, &renderError{fmt.Errorf("render %s: %w", file, err), "this is a bug if validate passes: please report it with the deployment file"})
+		printError(stderr, rules.WithHint(fmt.Errorf("render %s: %w", file, err), "this is a bug if validate passes: please report it with the deployment file"))
 		return nil, nil, 1, false
 	}
 	cluster, err := conn.Connect(stdout)

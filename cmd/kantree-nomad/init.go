@@ -9,19 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
-
-// initError is a failure to write the starter file, with a hint.
-type initError struct {
-	err  error
-	hint string
-}
-
-func (e *initError) Error() string { return e.err.Error() }
-func (e *initError) Unwrap() error { return e.err }
-
-// Hint says what to do about it.
-func (e *initError) Hint() string { return e.hint }
 
 // runInit writes a commented, valid deployment file (kantree.hcl by
 // default). It refuses to replace an existing file unless -force is given.
@@ -37,7 +26,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case 1:
 		file = fs.Arg(0)
 	default:
-		printError(stderr, &usageError{"init", "takes at most one file name"})
+		printError(stderr, usageError("init", "takes at most one file name"))
 		return 2
 	}
 	if err := writeStarter(file, jobspec.InitTemplate, *force); err != nil {
@@ -54,18 +43,18 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func writeStarter(file string, data []byte, force bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(file), ".kantree-init-*")
 	if err != nil {
-		return &initError{fmt.Errorf("init %s: %w", file, err), "check that the directory exists and is writable"}
+		return rules.WithHint(fmt.Errorf("init %s: %w", file, err), "check that the directory exists and is writable")
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return &initError{fmt.Errorf("init %s: write: %w", file, err), "check free space in the directory"}
+		return rules.WithHint(fmt.Errorf("init %s: write: %w", file, err), "check free space in the directory")
 	}
 	if err := tmp.Close(); err != nil {
-		return &initError{fmt.Errorf("init %s: write: %w", file, err), "check free space in the directory"}
+		return rules.WithHint(fmt.Errorf("init %s: write: %w", file, err), "check free space in the directory")
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return &initError{fmt.Errorf("init %s: %w", file, err), "check the directory's permissions"}
+		return rules.WithHint(fmt.Errorf("init %s: %w", file, err), "check the directory's permissions")
 	}
 	if force {
 		err = os.Rename(tmp.Name(), file)
@@ -73,10 +62,10 @@ func writeStarter(file string, data []byte, force bool) error {
 		err = os.Link(tmp.Name(), file)
 	}
 	if errors.Is(err, os.ErrExist) {
-		return &initError{fmt.Errorf("init: %s already exists", file), "use -force to replace it, or give another file name"}
+		return rules.WithHint(fmt.Errorf("init: %s already exists", file), "use -force to replace it, or give another file name")
 	}
 	if err != nil {
-		return &initError{fmt.Errorf("init %s: %w", file, err), "check the directory's permissions"}
+		return rules.WithHint(fmt.Errorf("init %s: %w", file, err), "check the directory's permissions")
 	}
 	return nil
 }

@@ -5,13 +5,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // command is one subcommand. It parses its own flags from args and returns
@@ -73,17 +74,12 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun 'kantree-nomad <command> -help' for a command's flags.\n")
 }
 
-// hinted is an error that carries a hint of what the user can do about it.
-type hinted interface {
-	Hint() string
-}
-
 // printError prints err as "kantree-nomad: error: ..." and, when the error
-// (or one it wraps) carries a hint, "kantree-nomad: hint: ...".
+// (or one it wraps) carries a hint (rules.Hint), "kantree-nomad: hint: ...".
+// It is the one place the CLI prints an error.
 func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "kantree-nomad: error: %v\n", err)
-	var h hinted
-	if errors.As(err, &h) && h.Hint() != "" {
-		fmt.Fprintf(w, "kantree-nomad: hint: %s\n", h.Hint())
+	if hint := rules.Hint(err); hint != "" {
+		fmt.Fprintf(w, "kantree-nomad: hint: %s\n", hint)
 	}
 }

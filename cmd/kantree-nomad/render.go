@@ -9,20 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/kantree-nomad/kantree-nomad/generator"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
-
-// renderError is a failure after the deployment file was valid: generating
-// or writing the output.
-type renderError struct {
-	err  error
-	hint string
-}
-
-func (e *renderError) Error() string { return e.err.Error() }
-func (e *renderError) Unwrap() error { return e.err }
-
-// Hint says what to do about it.
-func (e *renderError) Hint() string { return e.hint }
 
 // runRender renders the deployment file. Without -o it prints the service
 // job; with -o it writes every file of the bundle, all or none.
@@ -36,7 +24,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	if *format != "hcl" && *format != "json" {
-		printError(stderr, &usageError{"render", fmt.Sprintf("unknown -format %q", *format)})
+		printError(stderr, usageError("render", fmt.Sprintf("unknown -format %q", *format)))
 		return 2
 	}
 	dep, ok := loadDeployment(file, vars, stderr)
@@ -45,7 +33,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	bundle, err := generator.Generate(dep)
 	if err != nil {
-		printError(stderr, &renderError{fmt.Errorf("render %s: %w", file, err), "this is a bug if validate passes: please report it with the deployment file"})
+		printError(stderr, rules.WithHint(fmt.Errorf("render %s: %w", file, err), "this is a bug if validate passes: please report it with the deployment file"))
 		return 1
 	}
 	if *out == "" {
@@ -68,7 +56,7 @@ func printServiceJob(w io.Writer, b *generator.Bundle, format string) error {
 	}
 	data, err := encode(b.Service)
 	if err != nil {
-		return &renderError{fmt.Errorf("encode service job: %w", err), "this is a bug: please report it with the deployment file"}
+		return rules.WithHint(fmt.Errorf("encode service job: %w", err), "this is a bug: please report it with the deployment file")
 	}
 	_, err = w.Write(data)
 	return err
@@ -79,10 +67,10 @@ func printServiceJob(w io.Writer, b *generator.Bundle, format string) error {
 func writeBundle(stdout, stderr io.Writer, b *generator.Bundle, format, dir string) error {
 	files, err := b.Render(format)
 	if err != nil {
-		return &renderError{fmt.Errorf("render files: %w", err), "this is a bug: please report it with the deployment file"}
+		return rules.WithHint(fmt.Errorf("render files: %w", err), "this is a bug: please report it with the deployment file")
 	}
 	if err := writeAll(dir, files); err != nil {
-		return &renderError{err, "check that the output directory is writable; nothing was written"}
+		return rules.WithHint(err, "check that the output directory is writable; nothing was written")
 	}
 	for _, f := range files {
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, filepath.FromSlash(f.Path)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // runValidate checks a deployment file and writes nothing: exit 0 when it is
@@ -30,16 +31,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return 0
 }
 
-// usageError is a command-line mistake; its hint points at -help.
-type usageError struct {
-	cmd, msg string
-}
-
-func (e *usageError) Error() string { return e.cmd + ": " + e.msg }
-
-// Hint says where the usage is.
-func (e *usageError) Hint() string {
-	return fmt.Sprintf("run 'kantree-nomad %s -help' for its usage", e.cmd)
+// usageError is a command-line mistake of cmd; its hint points at -help.
+func usageError(cmd, msg string) error {
+	return rules.WithHint(fmt.Errorf("%s: %s", cmd, msg), fmt.Sprintf("run 'kantree-nomad %s -help' for its usage", cmd))
 }
 
 // newFlagSet is a subcommand's flag set; errors are reported by parseFlags.
@@ -60,7 +54,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (file string,
 		return "", flagExit(err), false
 	}
 	if fs.NArg() != 1 {
-		printError(stderr, &usageError{fs.Name(), fmt.Sprintf("expected one deployment file, got %d arguments", fs.NArg())})
+		printError(stderr, usageError(fs.Name(), fmt.Sprintf("expected one deployment file, got %d arguments", fs.NArg())))
 		return "", 2, false
 	}
 	return fs.Arg(0), 0, true

@@ -17,7 +17,7 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return flagExit(err)
 	}
 	if fs.NArg() != 0 {
-		printError(stderr, &usageError{"version", "takes no arguments"})
+		printError(stderr, usageError("version", "takes no arguments"))
 		return 2
 	}
 	fmt.Fprintf(stdout, "kantree-nomad %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
