@@ -62,8 +62,11 @@ type site struct {
 	webMarker string
 	// webExtra is added to the web process block (e.g. a health_path).
 	webExtra string
-	out      *lockedBuffer
-	db       string // the site's database URL
+	// realTimings keeps the generator's default deployment timings (see
+	// quickTimings) instead of the short ones the tests use.
+	realTimings bool
+	out         *lockedBuffer
+	db          string // the site's database URL
 }
 
 func newSite(t *testing.T, job string) *site {
@@ -177,41 +180,41 @@ process "web" {
   memory         = 128
   check_interval = "1s"
   check_timeout  = "1s"
-%s}
+%[8]s%[7]s}
 
 process "push" {
   cpu            = 100
   memory         = 128
   check_interval = "1s"
   check_timeout  = "1s"
-}
+%[8]s}
 
 process "worker" {
   cpu    = 100
   memory = 128
-}
+%[8]s}
 
 process "scheduler" {
   cpu    = 100
   memory = 128
-}
-%s`, s.job, version, a.url, a.checksum, s.b.kn, s.b.consul.HTTPAddr, s.webExtra, extra)
+%[8]s}
+%[9]s`, s.job, version, a.url, a.checksum, s.b.kn, s.b.consul.HTTPAddr, s.webExtra, s.timings(), extra)
 	if err := os.WriteFile(s.file, []byte(hcl), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
-// release loads the deployment file as the commands do, then shortens
-// the update timings (see fast).
-func (s *site) release() *Release {
-	s.t.Helper()
-	r := s.releaseAsIs()
-	fast(r)
-	return r
+// timings are the deployment timings of every process block: short ones
+// unless realTimings (see quickTimings).
+func (s *site) timings() string {
+	if s.realTimings {
+		return ""
+	}
+	return quickTimings
 }
 
-// releaseAsIs loads the deployment file as the commands do.
-func (s *site) releaseAsIs() *Release {
+// release loads the deployment file as the commands do.
+func (s *site) release() *Release {
 	s.t.Helper()
 	dep, _, diags := jobspec.Load(s.file, jobspec.LoadOptions{})
 	if diags.HasErrors() {
@@ -224,21 +227,16 @@ func (s *site) releaseAsIs() *Release {
 	return r
 }
 
-// fast shortens the service job's update timings, which kantree.hcl
-// cannot set yet: min_healthy_time 2s (45s for the scheduler), a healthy
-// deadline of 20s (5m) and no progress deadline (10m), so that the first
-// unhealthy allocation fails a deployment at once instead of being
-// rescheduled until the progress deadline. What deploy does with a
-// deployment is the same; only Nomad's clocks are shorter.
-func fast(r *Release) {
-	for _, g := range r.Bundle.Service.TaskGroups {
-		if u := g.Update; u != nil {
-			u.MinHealthyTime = new(2 * time.Second)
-			u.HealthyDeadline = new(20 * time.Second)
-			u.ProgressDeadline = new(time.Duration(0))
-		}
-	}
-}
+// quickTimings are deployment timings for the tests, set in kantree.hcl
+// as an operator could: min_healthy_time 2s (45s for the scheduler by
+// default), a healthy deadline of 20s (5m) and no progress deadline (10m),
+// so that the first unhealthy allocation fails a deployment at once
+// instead of being rescheduled until the progress deadline. What deploy
+// does with a deployment is the same; only Nomad's clocks are shorter.
+const quickTimings = `  min_healthy_time  = "2s"
+  healthy_deadline  = "20s"
+  progress_deadline = "0s"
+`
 
 // cluster is a Cluster on the shared agents writing to s.out.
 func (s *site) cluster() *Cluster {

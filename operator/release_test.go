@@ -22,6 +22,7 @@ import (
 func TestDeployCommandLine(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, "ktcli")
+	s.realTimings = true
 	s.write("8.4.1", s.stdArchive("8.4.1"), "")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -113,7 +114,7 @@ func checkPlanCodes(t *testing.T, s *site, ctx context.Context) {
 // its submission: the submission is refused and status reports drift.
 func checkConflictAndDrift(t *testing.T, s *site, ctx context.Context) {
 	c := s.cluster()
-	r := s.releaseAsIs()
+	r := s.release()
 	r.Bundle.Service.Meta["note"] = "a change deploy would make"
 	p, err := c.PlanService(ctx, r)
 	if err != nil {
