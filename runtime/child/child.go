@@ -118,14 +118,17 @@ func (c *Child) run(cmd *exec.Cmd, started chan<- error) {
 		_ = unix.Kill(-c.pid, unix.SIGKILL)
 	}
 	err := cmd.Wait()
-	if c.cg != nil {
-		_ = c.cg.remove()
-	}
 	c.mu.Lock()
 	c.exitCode = exitCode(cmd.ProcessState)
 	c.waitErr = err
 	c.mu.Unlock()
 	close(c.done)
+	// The tree is gone: every process of it is reaped. Removing its empty
+	// cgroup waits for the kernel to release it (tens of milliseconds),
+	// which a supervisor handing the lock over must not wait for.
+	if c.cg != nil {
+		_ = c.cg.remove()
+	}
 }
 
 // awaitLeader waits until the command has exited, leaving it unreaped.

@@ -130,8 +130,13 @@ func TestTreeGetsItsOwnCgroup(t *testing.T) {
 	if err := c.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("cgroup %s left behind: %v", dir, err)
+	// The empty cgroup is removed just after the tree is reported gone.
+	deadline := time.Now().Add(3 * time.Second)
+	for _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist); _, err = os.Stat(dir) {
+		if time.Now().After(deadline) {
+			t.Fatalf("cgroup %s left behind: %v", dir, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
