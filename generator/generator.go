@@ -89,3 +89,13 @@ func (b *Bundle) Render(format string) ([]File, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
+
+// FindFile returns the data of the file at path among files.
+func FindFile(files []File, path string) ([]byte, bool) {
+	for _, f := range files {
+		if f.Path == path {
+			return f.Data, true
+		}
+	}
+	return nil, false
+}

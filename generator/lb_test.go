@@ -279,13 +279,11 @@ func checkUpstream(t *testing.T, site, name string, ports []int) {
 
 func fileData(t *testing.T, files []generator.File, path string) []byte {
 	t.Helper()
-	for _, f := range files {
-		if f.Path == path {
-			return f.Data
-		}
+	data, ok := generator.FindFile(files, path)
+	if !ok {
+		t.Fatalf("no rendered file %s", path)
 	}
-	t.Fatalf("no rendered file %s", path)
-	return nil
+	return data
 }
 
 func write(t *testing.T, path string, data []byte) {

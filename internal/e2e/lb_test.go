@@ -29,11 +29,9 @@ func (c *cluster) startLB(t *testing.T, files []generator.File, port int) *lb {
 	t.Helper()
 	dir := t.TempDir()
 	ctmpl, site := filepath.Join(dir, "nginx.conf.ctmpl"), filepath.Join(dir, "site.conf")
-	var data []byte
-	for _, f := range files {
-		if f.Path == "lb/nginx.conf.ctmpl" {
-			data = f.Data
-		}
+	data, ok := generator.FindFile(files, "lb/nginx.conf.ctmpl")
+	if !ok {
+		t.Fatal("no lb/nginx.conf.ctmpl rendered")
 	}
 	if err := os.WriteFile(ctmpl, data, 0o644); err != nil {
 		t.Fatal(err)

@@ -107,13 +107,11 @@ func (h *lbHost) writeFiles(t *testing.T, port int) {
 
 func file(t *testing.T, files []generator.File, path string) []byte {
 	t.Helper()
-	for _, f := range files {
-		if f.Path == path {
-			return f.Data
-		}
+	data, ok := generator.FindFile(files, path)
+	if !ok {
+		t.Fatalf("no rendered file %s", path)
 	}
-	t.Fatalf("no rendered file %s", path)
-	return nil
+	return data
 }
 
 func write(t *testing.T, path, data string) {
