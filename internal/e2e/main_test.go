@@ -73,13 +73,19 @@ type spec struct {
 	standbys int
 	web      int // web count (default 2)
 	extra    string
+	consul   string // the scheduler's Consul address; default the test bed's agent
+	// scheduler is added to the scheduler's process block.
+	scheduler string
 }
 
 // kantreeHCL is the deployment file of s on c, as an operator would write
 // it for this cluster.
 func (c *cluster) kantreeHCL(s spec) string {
 	tb := c.tarball[s.version]
-	binary := c.binary
+	binary, consul := c.binary, s.consul
+	if consul == "" {
+		consul = c.consul.HTTPAddr
+	}
 	if s.driver == "exec" {
 		binary = chrootBinary
 	}
@@ -115,7 +121,7 @@ process "worker" {
 process "scheduler" {
   cpu    = 100
   memory = 128
-}
+%s}
 scheduler_lock {
   standbys = %d
 }
@@ -126,7 +132,7 @@ kantree_nomad {
   path = %q
 }
 %s
-`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, s.standbys, c.consul.HTTPAddr, binary, s.extra)
+`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, s.scheduler, s.standbys, consul, binary, s.extra)
 }
 
 // deployment is a test deployment rendered for the cluster, with its own

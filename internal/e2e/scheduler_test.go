@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
 // steadyFor is how long the steady-state test watches: at least 3 minutes
@@ -236,4 +237,29 @@ func (d *deployment) killSupervisor(t *testing.T, alloc string) {
 		}
 	}
 	t.Fatalf("no supervise process of allocation %s", alloc)
+}
+
+// TestSchedulerWithoutConsulFailsTheDeployment: a scheduler whose Consul
+// address answers nothing is visible, not silently absent: supervise
+// fails its task after its start timeout, with a message naming the
+// address, and the deployment fails instead of reporting success.
+func TestSchedulerWithoutConsulFailsTheDeployment(t *testing.T) {
+	c := shared(t)
+	closed := "127.0.0.1:" + strconv.Itoa(testbed.FreePort(t))
+	d := c.deploy(t, spec{job: "kt-noconsul", version: "8.4.1", web: 1, consul: closed,
+		scheduler: "  healthy_deadline  = \"50s\"\n  progress_deadline = \"0s\"\n"})
+	c.purgeAtEnd(t, d.dep.Job)
+	c.purgeAtEnd(t, d.dep.UpgradeJob)
+	c.run(t, d.writeJob(t, d.bundle.UpgradeDB, "hcl"))
+	c.waitBatch(t, d.dep.UpgradeJob, 3*time.Minute)
+	c.run(t, d.writeJob(t, d.bundle.Service, "hcl"))
+	status, took := c.waitDeployment(t, d.dep.Job, c.jobVersion(t, d.dep.Job), 4*time.Minute)
+	t.Logf("scheduler without Consul: deployment %q after %.1fs", status, took.Seconds())
+	if !strings.HasPrefix(status, "failed") {
+		t.Fatalf("deployment %s, want failed\n%s", status, c.nomad.AllocReport(d.dep.Job))
+	}
+	report := c.nomad.AllocReport(d.dep.Job)
+	if !strings.Contains(report, closed) {
+		t.Errorf("the scheduler task's events and stderr do not name the Consul address %s:\n%s", closed, report)
+	}
 }
