@@ -37,6 +37,11 @@ func TestDiagnostics(t *testing.T) {
 		{name: "consul ca_file without tls", src: "consul {\n  ca_file = \"/etc/consul.d/ca.pem\"\n}\n", wantSummary: "Incomplete arguments", wantLine: 8, wantDetail: "tls = true"},
 		{name: "min healthy above healthy deadline", src: "process \"web\" {\n  min_healthy_time = \"6m\"\n}\n", wantSummary: "Deployment timings out of order", wantLine: 8, wantDetail: "healthy_deadline (5m0s)"},
 		{name: "progress deadline below healthy deadline", src: "process \"worker\" {\n  progress_deadline = \"1m\"\n}\n", wantSummary: "Deployment timings out of order", wantLine: 8},
+		// Values that would become nginx directives, consul-template actions or shell words are refused.
+		{name: "server name with an nginx directive", full: true, src: "kantree {\n  version = \"8.1\"\n  server_name = \"a.example.com; return 200\"\n  archive { url = \"u\" }\n}\n", wantSummary: "Invalid server name", wantLine: 3},
+		{name: "site path with a template action", src: "load_balancer {\n  nginx {\n    site = \"/etc/nginx/{{ env \\\"X\\\" }}.conf\"\n  }\n}\n", wantSummary: "Invalid site path", wantLine: 9},
+		{name: "reload command with a shell separator", src: "load_balancer {\n  nginx {\n    reload_command = [\"nginx\", \"-s\", \"reload; rm -rf /\"]\n  }\n}\n", wantSummary: "Invalid command word", wantLine: 9},
+		{name: "queue with a template action", src: "worker_group \"low\" {\n  queues = [\"{{x}}\"]\n}\n", wantSummary: "Invalid queue name", wantLine: 8},
 		{name: "unknown attribute", src: "process \"web\" {\n  cpus = 2\n}\n", wantSummary: "Unsupported argument", wantLine: 8, wantDetail: `Did you mean "cpu"?`},
 		{name: "unknown block", src: "proces \"web\" {}\n", wantSummary: "Unsupported block type", wantLine: 7},
 		{name: "wrong type", src: "process \"web\" {\n  count = \"many\"\n}\n", wantSummary: "Incorrect attribute value type", wantLine: 8, wantDetail: "a number is required"},
