@@ -297,3 +297,10 @@ func (b *lockedBuffer) take() string {
 }
 
 var _ io.Writer = (*lockedBuffer)(nil)
+
+// String returns everything written and not yet taken.
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -315,4 +317,50 @@ func schemaVersion(t *testing.T, s *site) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestInterruptStopsWatchingOnly: Ctrl-C (SIGINT) while deploy watches
+// ends the command with 130 and the command to resume watching; the
+// deployment goes on in Nomad and succeeds.
+func TestInterruptStopsWatchingOnly(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, "ktint")
+	s.realTimings = true // 45s for the scheduler: time to interrupt
+	s.write("8.4.1", s.stdArchive("8.4.1"), "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.b.cli, "deploy", s.file)
+	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+s.b.nomad.Addr(), "CONSUL_HTTP_ADDR="+s.b.consul.HTTPAddr)
+	out := &lockedBuffer{t: t}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(out.String(), "running: Deployment is running") {
+		if ctx.Err() != nil {
+			t.Fatalf("no deployment watched:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "nomad deployment status -monitor") {
+		t.Fatalf("deploy after SIGINT: %v, want exit 130 and how to resume watching:\n%s", err, out.String())
+	}
+	for {
+		dep, _, err := s.b.nomad.Client().Jobs().LatestDeployment(s.job, nil)
+		if err == nil && dep != nil && dep.Status == "successful" {
+			return
+		}
+		if err == nil && dep != nil && dep.Status != "running" {
+			t.Fatalf("the deployment went on to %s: %s", dep.Status, dep.StatusDescription)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the deployment did not finish after the interrupt\n%s", s.b.nomad.AllocReport(s.job))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
