@@ -134,6 +134,35 @@ func TestReleaseOnNomad(t *testing.T) {
 	if failures > 0 {
 		t.Errorf("%d of %d requests failed around nomad alloc stop:\n%s", failures, requests, samples)
 	}
+
+	// SIGKILL of a web task's process under load: nginx retries the
+	// refused requests (GETs here) on the other instance until the Consul
+	// check fails and consul-template drops it; Nomad restarts the task.
+	ld = balancer.startLoad(2, 20*time.Millisecond)
+	killed := d.webAlloc(t)
+	killProcess(t, killed, "run", "web")
+	d.waitWebRestarted(t, killed)
+	requests, failures, samples = ld.stop()
+	t.Logf("SIGKILL of a web task under load: %d GET requests through nginx, %d failed", requests, failures)
+	if failures > 0 {
+		t.Errorf("%d of %d requests failed around the SIGKILL:\n%s", failures, requests, samples)
+	}
+}
+
+// waitWebRestarted waits until the allocation's web task has restarted
+// and two web instances pass their checks again.
+func (d *deployment) waitWebRestarted(t *testing.T, alloc string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		a, _, err := d.c.nomad.Client().Allocations().Info(alloc, nil)
+		if err == nil && a.TaskStates["web"] != nil && a.TaskStates["web"].Restarts > 0 &&
+			a.TaskStates["web"].State == "running" && len(d.c.passing(t, d.dep.Job+"-web")) == 2 {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("web task of %s not restarted and passing within 2m\n%s", alloc[:8], d.c.nomad.AllocReport(d.dep.Job))
 }
 
 // webAlloc is a running web allocation.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -220,15 +221,22 @@ func (d *deployment) allocStop(t *testing.T, alloc string) {
 }
 
 // killSupervisor SIGKILLs the kantree-nomad supervise process of the
-// allocation (found by its environment), and nothing else.
+// allocation, and nothing else.
 func (d *deployment) killSupervisor(t *testing.T, alloc string) {
+	t.Helper()
+	killProcess(t, alloc, "supervise")
+}
+
+// killProcess SIGKILLs the one process of the allocation (found by its
+// environment) whose arguments after the program start with args.
+func killProcess(t *testing.T, alloc string, args ...string) {
 	t.Helper()
 	pids, _ := filepath.Glob("/proc/[0-9]*")
 	for _, dir := range pids {
 		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
 		env, _ := os.ReadFile(filepath.Join(dir, "environ"))
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 1 && args[1] == "supervise" && strings.Contains(string(env), "NOMAD_ALLOC_ID="+alloc+"\x00") {
+		argv := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
+		if len(argv) > len(args) && slices.Equal(argv[1:1+len(args)], args) && strings.Contains(string(env), "NOMAD_ALLOC_ID="+alloc+"\x00") {
 			pid, _ := strconv.Atoi(filepath.Base(dir))
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -236,7 +244,7 @@ func (d *deployment) killSupervisor(t *testing.T, alloc string) {
 			return
 		}
 	}
-	t.Fatalf("no supervise process of allocation %s", alloc)
+	t.Fatalf("no %q process of allocation %s", args, alloc)
 }
 
 // TestSchedulerWithoutConsulFailsTheDeployment: a scheduler whose Consul
