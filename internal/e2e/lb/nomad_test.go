@@ -96,7 +96,11 @@ load_balancer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hcl := string(file(t, b.Files, "kantree-lb.nomad.hcl"))
+	files, err := b.Render("hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcl := string(file(t, files, "kantree-lb.nomad.hcl"))
 	hcl = strings.Replace(hcl, fmt.Sprintf("listen %d;", port), fmt.Sprintf("listen 127.0.0.1:%d;", port), 1)
 	job, err := n.Client().Jobs().ParseHCL(hcl, true)
 	if err != nil {
