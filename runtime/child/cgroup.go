@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -94,6 +95,11 @@ func (g *cgroup) kill() {
 func (g *cgroup) remove() error {
 	g.fd.Close()
 	g.killer.Close()
+	return g.removeDir()
+}
+
+// removeDir removes the empty cgroup directory, retrying briefly.
+func (g *cgroup) removeDir() error {
 	var err error
 	for i := 0; i < 100; i++ {
 		if err = os.Remove(g.dir); err == nil || errors.Is(err, os.ErrNotExist) {
@@ -102,4 +108,31 @@ func (g *cgroup) remove() error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("remove cgroup %s: %w", g.dir, err)
+}
+
+// removeOrphanCgroups kills what is left in the cgroups that a tree-mode
+// parent made below this process's cgroup and did not remove because it
+// died (a SIGKILLed watchdog), then removes them. A cgroup is an orphan
+// when the process named in it (kantree-nomad-<pid>-<n>) is gone.
+func removeOrphanCgroups() {
+	own, err := ownCgroupDir()
+	if err != nil {
+		return
+	}
+	dirs, _ := filepath.Glob(filepath.Join(own, "kantree-nomad-*-*"))
+	for _, dir := range dirs {
+		var pid, n int
+		if _, err := fmt.Sscanf(filepath.Base(dir), "kantree-nomad-%d-%d", &pid, &n); err != nil || pid == os.Getpid() || alive(pid) {
+			continue
+		}
+		_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+		g := &cgroup{dir: dir}
+		_ = g.removeDir()
+	}
+}
+
+// alive reports whether a process with this PID exists (not a zombie
+// check: a zombie's cgroup is already empty of it).
+func alive(pid int) bool {
+	return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }

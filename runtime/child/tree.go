@@ -114,6 +114,7 @@ func KillStrays(keep ...int) int {
 	for {
 		rest := descendants(self, keep...)
 		if len(rest) == 0 {
+			removeOrphanCgroups()
 			return len(seen)
 		}
 		for _, pid := range rest {

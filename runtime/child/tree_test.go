@@ -3,7 +3,9 @@ package child
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -177,5 +179,43 @@ func TestKillStrays(t *testing.T) {
 	}
 	if !notExists(pid) {
 		t.Errorf("stray %d still exists after KillStrays", pid)
+	}
+}
+
+// TestKillStraysEmptiesOrphanCgroups: a cgroup left by a tree-mode parent
+// that died (its PID is in the name) is killed and removed.
+func TestKillStraysEmptiesOrphanCgroups(t *testing.T) {
+	own, err := ownCgroupDir()
+	if err != nil {
+		t.Skip("no cgroup v2 here")
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(own, fmt.Sprintf("kantree-nomad-%d-1", dead.Process.Pid))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("this host does not let the test make a cgroup: %v", err)
+	}
+	sleeper := exec.Command("sleep", "300")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Process.Kill()
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(sleeper.Process.Pid)), 0); err != nil {
+		sleeper.Process.Kill()
+		os.Remove(dir)
+		t.Skipf("cannot move a process into the cgroup: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- sleeper.Wait() }()
+	KillStrays(sleeper.Process.Pid) // keep it from the /proc scan: only the cgroup can reach it
+	select {
+	case <-exited:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the process in the orphan cgroup is still running")
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("orphan cgroup %s left behind: %v", dir, err)
 	}
 }
