@@ -24,9 +24,15 @@ tools:
 .tools/bin/consul .tools/bin/consul-template .tools/bin/nomad:
 	./tools/install.sh
 
+# The end-to-end packages (real Nomad, timed availability and zero-failure
+# figures) run after the others, one at a time, so that no other test
+# package competes with them for the 2 CI cores.
+E2E := ./internal/e2e/...
+
 test: tools
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v /internal/e2e)
+	$(GO) test -count=1 -timeout 25m -p 1 $(E2E)
 
 ## test-faults: the long fault scenarios of the scheduler lock and the migration lease.
 test-faults: .tools/bin/consul

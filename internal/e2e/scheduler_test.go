@@ -137,7 +137,7 @@ func (d *deployment) steadyState(t *testing.T, db *pgx.Conn, dur time.Duration) 
 		t.Errorf("two schedulers ran at once for %s", overlap)
 	}
 	if share < 0.999 {
-		t.Errorf("a scheduler ran %.3f%% of the time, want at least 99.9%%", 100*share)
+		t.Errorf("a scheduler ran %.3f%% of the time, want at least 99.9%%; runs %+v\n%s", 100*share, runs, d.c.nomad.AllocReport(d.dep.Job))
 	}
 	if after := d.allocIDs(t); strings.Join(after, " ") != strings.Join(before, " ") {
 		t.Errorf("Nomad changed the allocations during the steady state: before %v, after %v\n%s", before, after, d.c.nomad.AllocReport(d.dep.Job))
