@@ -50,6 +50,10 @@ type aclView struct {
 	Scheduler                            bool
 	LB                                   lbView
 	LBKind                               string
+	// What the Nomad clients need: kantree-nomad at BinaryPath (unless
+	// BinaryURL fetches it), and a Consul agent at ConsulAddr.
+	BinaryPath, BinaryURL, ConsulAddr string
+	SchedulerMinHealthy               string
 }
 
 func (p *plan) lbView() lbView {
@@ -104,6 +108,10 @@ func (p *plan) aclView() aclView {
 		SecretsProvider: p.secrets.Provider, SecretsPath: p.secrets.Path, NomadVariables: p.secrets.Provider == "nomad",
 		VaultRole: d.Secrets.VaultRole, LockKey: d.Lock.Key, LockService: d.Lock.Service, ConsulTokenKey: d.Secrets.ConsulTokenKey,
 		Scheduler: d.Process("scheduler") != nil, LB: p.lbView(), LBKind: d.LB.Kind,
+		BinaryPath: d.Binary.Path, BinaryURL: d.Binary.URL, ConsulAddr: d.Consul.Address,
+	}
+	if s := d.Process("scheduler"); s != nil {
+		v.SchedulerMinHealthy = formatDuration(s.MinHealthyTime)
 	}
 	// A policy names its namespace and node pool; a job that leaves them
 	// out runs in Nomad's "default" ones.
