@@ -13,7 +13,7 @@ func lbData(sticky string) map[string]any {
 		"Sticky": sticky, "CookieName": "kantree_push", "Prefix": "kantree", "ConsulAddr": "127.0.0.1:8500",
 		"ConfigPath": "/etc/ct/ct.hcl", "TemplatePath": "/etc/ct/nginx.conf.ctmpl", "NginxConfPath": "/etc/nginx/conf.d/kantree.conf",
 		"ReloadScript": "nginx -t && nginx -s reload || true",
-		"RoutedTag": "routed", "Canaries": "hold", "HealthPath": "/.kantree-lb/health", "RetryAfter": 30,
+		"RoutedTag":    "routed", "Canaries": "hold", "HealthPath": "/.kantree-lb/health", "RetryAfter": 30,
 	}
 }
 
