@@ -79,8 +79,12 @@ func checkStatus(t *testing.T, s *site, ctx context.Context) {
 		t.Fatalf("lock key in Consul: %v %v", kv, err)
 	}
 	holder := strings.TrimPrefix(string(kv.Value), "kantree-lock-")
+	if kv.Flags == 0 || time.Since(time.UnixMilli(int64(kv.Flags))) > 10*time.Minute {
+		t.Errorf("lock key flags %d: want the time supervise acquired it", kv.Flags)
+	}
 	for _, want := range []string{
 		"held by allocation " + short(holder),
+		", lock held for ",
 		"ktcli-web            1 of 1 passing: 127.0.0.1:",
 		"ktcli-push           1 of 1 passing: 127.0.0.1:",
 		"database migrated to 8.4.1",

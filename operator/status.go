@@ -89,7 +89,8 @@ func (c *Cluster) printLock(ctx context.Context, r *Release, allocs []*nomadapi.
 	case holder == "":
 		c.printf("Scheduler lock %s: not held", key)
 	default:
-		c.printf("Scheduler lock %s: held by allocation %s%s (Consul session %s on node %s)", key, short(holder), runningSince(allocs, holder, c.Now()), short(session.ID), session.Node)
+		c.printf("Scheduler lock %s: held by allocation %s%s%s (Consul session %s on node %s)", key, short(holder), runningSince(allocs, holder, c.Now()),
+			heldFor(session.Acquired, c.Now()), short(session.ID), session.Node)
 	}
 	var standbys []string
 	for _, a := range allocs {
@@ -116,14 +117,21 @@ func (c *Cluster) lockHolder(ctx context.Context, key string) (string, *consulSe
 		return "", nil, consulError("read lock session", err)
 	}
 	sess := &consulSession{ID: kv.Session}
+	if kv.Flags > 0 {
+		sess.Acquired = time.UnixMilli(int64(kv.Flags)) // supervise records it there
+	}
 	if s != nil {
 		sess.Node = s.Node
 	}
 	return strings.TrimPrefix(string(kv.Value), "kantree-lock-"), sess, nil
 }
 
-// consulSession is the part of a Consul session status shows.
-type consulSession struct{ ID, Node string }
+// consulSession is the part of a Consul session status shows, with the
+// time supervise acquired the lock (zero when an older supervise holds it).
+type consulSession struct {
+	ID, Node string
+	Acquired time.Time
+}
 
 // runningSince says where the holder runs and since when its scheduler
 // task runs: how long it has held the lock at most (Consul keeps no time
@@ -227,4 +235,13 @@ func (c *Cluster) printDrift(ctx context.Context, r *Release) (bool, error) {
 	c.printf("Drift: the running job differs from what kantree.hcl renders now (%s):", diffSummary(p.Resp.Diff))
 	printJobDiff(c.Out, p.Resp.Diff, p.Resp.Annotations)
 	return true, nil
+}
+
+// heldFor says how long the lock has been held, when supervise recorded
+// the time it acquired it.
+func heldFor(acquired, now time.Time) string {
+	if acquired.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(", lock held for %s", now.Sub(acquired).Round(time.Second))
 }

@@ -32,7 +32,11 @@ func (s *Supervisor) acquire(ctx context.Context, id string) (stamp, uint64, err
 			continue // held by someone else: block until it changes
 		}
 		at := now(s.clock)
-		ok, _, err := s.client.KV().Acquire(&api.KVPair{Key: s.cfg.Key, Value: []byte(s.cfg.CheckID), Session: id}, (&api.WriteOptions{}).WithContext(ctx))
+		// Flags carries the time of the acquisition (Unix milliseconds): Consul
+		// keeps none, and `kantree-nomad status` shows how long the holder
+		// has held the lock.
+		pair := &api.KVPair{Key: s.cfg.Key, Value: []byte(s.cfg.CheckID), Session: id, Flags: uint64(at.mono.UnixMilli())}
+		ok, _, err := s.client.KV().Acquire(pair, (&api.WriteOptions{}).WithContext(ctx))
 		switch {
 		case isInvalidSession(err):
 			return stamp{}, 0, fmt.Errorf("acquire %s: %w", s.cfg.Key, errSessionGone)
