@@ -1,10 +1,9 @@
 package generator
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/kantree-nomad/kantree-nomad/internal/examples"
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
 )
 
@@ -13,12 +12,7 @@ import (
 // printed). The examples, the init template and hostile values are the
 // seeds; `go test -fuzz FuzzValidRenders ./generator` explores.
 func FuzzValidRenders(f *testing.F) {
-	seeds, _ := filepath.Glob("../examples/*/kantree.hcl")
-	for _, s := range seeds {
-		src, err := os.ReadFile(s)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, src := range examples.Sources(f) {
 		f.Add(src)
 	}
 	f.Add(jobspec.InitTemplate)

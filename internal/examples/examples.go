@@ -22,23 +22,44 @@ type Example struct {
 
 var vaultRole = regexp.MustCompile(`vault_role\s*=\s*("[^"]*")`)
 
-// ForNomad loads every example with nomad_version set to v. An example
-// that logs in to Vault by role (Nomad 1.7+) lists the same name as its
-// policy on an older Nomad, as an operator there would.
-func ForNomad(t testing.TB, v string) []Example {
+// Sources returns the deployment files of examples/, in path order.
+func Sources(t testing.TB) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, p := range paths(t) {
+		out = append(out, read(t, p))
+	}
+	return out
+}
+
+// paths lists examples/*/kantree.hcl, sorted.
+func paths(t testing.TB) []string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(testbed.RepoRoot(t), "examples", "*", "kantree.hcl"))
 	if err != nil || len(paths) < 3 {
 		t.Fatalf("examples: found %d (%v), want at least basic, docker and ha", len(paths), err)
 	}
 	sort.Strings(paths)
+	return paths
+}
+
+func read(t testing.TB, path string) []byte {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// ForNomad loads every example with nomad_version set to v. An example
+// that logs in to Vault by role (Nomad 1.7+) lists the same name as its
+// policy on an older Nomad, as an operator there would.
+func ForNomad(t testing.TB, v string) []Example {
+	t.Helper()
 	var out []Example
-	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src = append([]byte("nomad_version = \""+v+"\"\n"), src...)
+	for _, p := range paths(t) {
+		src := append([]byte("nomad_version = \""+v+"\"\n"), read(t, p)...)
 		if !rules.NomadHas(v, rules.VaultWorkloadIdentity) {
 			src = vaultRole.ReplaceAll(src, []byte("vault_policies = [$1]"))
 		}
