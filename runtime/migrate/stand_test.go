@@ -2,12 +2,12 @@ package migrate_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -37,38 +37,27 @@ func upgradeEnv(dbURL string, seconds int) []string {
 // version, and their statuses, oldest first.
 func upgradeRuns(t *testing.T, dbURL, version string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	runs, err := kantreestub.UpgradeRuns(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var statuses []string
-	for _, r := range runs {
-		if r.Version == version {
-			statuses = append(statuses, r.Status)
+	withConn(t, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		runs, err := kantreestub.UpgradeRuns(ctx, conn)
+		for _, r := range runs {
+			if r.Version == version {
+				statuses = append(statuses, r.Status)
+			}
 		}
-	}
+		return err
+	})
 	return len(statuses), strings.Join(statuses, ",")
 }
 
 // terminateBackend ends a PostgreSQL session as the same role would.
 func terminateBackend(t *testing.T, dbURL string, pid int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
-		t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, ok, err)
-	}
+	withConn(t, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
+			return fmt.Errorf("pg_terminate_backend(%d) = %v, %v", pid, ok, err)
+		}
+		return nil
+	})
 }
