@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strings"
@@ -51,23 +52,36 @@ type attrs struct {
 	m     hcl.Attributes
 	block string // for messages: `process "web"`
 	rng   hcl.Range
-}
-
-func (d *decoder) attrs(c *hcl.BodyContent, block string, rng hcl.Range) attrs {
-	return attrs{d: d, m: c.Attributes, block: block, rng: rng}
+	// done holds every field of the block's table: whether it was decoded.
+	done map[string]bool
 }
 
 // rangeOf is the range of the named attribute's value, or the block's range.
 func (a attrs) rangeOf(name string) hcl.Range {
-	if attr, ok := a.m[name]; ok {
+	if attr, ok := a.m[a.declared(name)]; ok {
 		return attr.Expr.Range()
 	}
 	return a.rng
 }
 
+// has says whether the file gives the named attribute.
 func (a attrs) has(name string) bool {
-	_, ok := a.m[name]
+	_, ok := a.m[a.declared(name)]
 	return ok
+}
+
+// decoded says whether the named attribute's field stored a value.
+func (a attrs) decoded(name string) bool {
+	return a.done[a.declared(name)]
+}
+
+// declared returns name, which must be a field of the block's table: a
+// rule about a name the schema does not accept could never apply.
+func (a attrs) declared(name string) string {
+	if _, ok := a.done[name]; !ok {
+		panic(fmt.Sprintf("jobspec: %s has no field %q", a.block, name))
+	}
+	return name
 }
 
 // value evaluates the named attribute and converts it to t.
@@ -141,22 +155,6 @@ func (a attrs) printable(name, s string) bool {
 	}
 	a.d.add(DiagControlChars(name, a.rangeOf(name)))
 	return false
-}
-
-// required is str for an attribute that must be present and non-empty.
-func (a attrs) required(name string, dst *string) bool {
-	if !a.has(name) {
-		a.d.add(DiagMissingAttribute(name, a.block, a.rng))
-		return false
-	}
-	if !a.str(name, dst) {
-		return false
-	}
-	if *dst == "" {
-		a.d.add(DiagEmptyString(name, a.rangeOf(name)))
-		return false
-	}
-	return true
 }
 
 func (a attrs) boolean(name string, dst *bool) bool {
@@ -293,11 +291,4 @@ func (d *decoder) single(blocks hcl.Blocks, typ string) *hcl.Block {
 		return nil
 	}
 	return of[0]
-}
-
-// content decodes a block's body against schema.
-func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) *hcl.BodyContent {
-	c, diags := b.Body.Content(schema)
-	d.add(diags...)
-	return c
 }

@@ -108,19 +108,42 @@ var (
 	jobNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$`)
 )
 
+// rootBlocks are the blocks of the top level.
+var rootBlocks = []hcl.BlockHeaderSchema{
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "kantree"},
+	{Type: "process", LabelNames: []string{"kind"}},
+	{Type: "worker_group", LabelNames: []string{"name"}},
+	{Type: "secrets"},
+	{Type: "config"},
+	{Type: "scheduler_lock"},
+	{Type: "load_balancer"},
+	{Type: "kantree_nomad"},
+	{Type: "consul"},
+}
+
+// rootSchema is the top level's schema, read before there is a Deployment
+// to decode into: only the names of rootFields are read.
+var rootSchema = schema(rootFields(new(Deployment)), rootBlocks...)
+
+// rootFields are the top-level attributes.
+func rootFields(dep *Deployment) []field {
+	return []field{
+		{"job", matching(&dep.Job, jobNameRE, "job name", "lower-case letters, digits and '-' (not at either end), at most 48 characters, so that service names stay valid DNS labels")},
+		{"region", str(&dep.Region)},
+		{"namespace", str(&dep.Namespace)},
+		{"node_pool", str(&dep.NodePool)},
+		{"datacenters", nonEmptyList(&dep.Datacenters)},
+		{"nomad_version", nomadVersion(&dep.Nomad)},
+	}
+}
+
 // deployment decodes the root body; the blocks are decoded in dependency
 // order (the kantree block decides process naming).
 func (d *decoder) deployment(c *hcl.BodyContent, file hcl.Range) *Deployment {
-	dep := &Deployment{Job: DefaultJob, Datacenters: []string{"*"}, DefRange: file}
-	a := d.attrs(c, "top-level", fileStart(file))
-	a.matches("job", &dep.Job, jobNameRE, "job name", "lower-case letters, digits and '-' (not at either end), at most 48 characters, so that service names stay valid DNS labels")
-	a.str("region", &dep.Region)
-	a.str("namespace", &dep.Namespace)
-	a.str("node_pool", &dep.NodePool)
-	if a.strList("datacenters", &dep.Datacenters) {
-		d.nonEmptyList("datacenters", dep.Datacenters, a.rangeOf("datacenters"))
-	}
-	d.nomadVersion(dep, a)
+	dep := &Deployment{Job: DefaultJob, Datacenters: []string{"*"}, DefRange: file,
+		Nomad: NomadTarget{Version: rules.NewestNomad, Range: fileStart(file)}}
+	d.decodeFields(c.Attributes, "top-level", fileStart(file), rootFields(dep))
 	blocks := c.Blocks
 	d.kantree(dep, d.single(blocks, "kantree"), file)
 	d.consul(dep, d.single(blocks, "consul"))
@@ -146,18 +169,20 @@ func (d *decoder) nonEmptyList(name string, list []string, rng hcl.Range) {
 	}
 }
 
-// nomadVersion reads nomad_version: the Nomad the jobs are written for.
-func (d *decoder) nomadVersion(dep *Deployment, a attrs) {
-	dep.Nomad = NomadTarget{Version: rules.NewestNomad, Range: fileStart(d.file)}
-	var v string
-	if !a.str("nomad_version", &v) {
-		return
+// nomadVersion decodes nomad_version: the Nomad the jobs are written for.
+func nomadVersion(dst *NomadTarget) decodeFunc {
+	return func(a attrs, name string) bool {
+		var v string
+		if !a.str(name, &v) {
+			return false
+		}
+		rng := a.rangeOf(name)
+		c, err := rules.CompareVersions(v, rules.OldestNomad)
+		if err != nil || c < 0 {
+			a.d.add(DiagNomadVersion(v, rng))
+			return false
+		}
+		*dst = NomadTarget{Version: v, Range: rng}
+		return true
 	}
-	rng := a.rangeOf("nomad_version")
-	c, err := rules.CompareVersions(v, rules.OldestNomad)
-	if err != nil || c < 0 {
-		d.add(DiagNomadVersion(v, rng))
-		return
-	}
-	dep.Nomad = NomadTarget{Version: v, Range: rng}
 }

@@ -58,7 +58,7 @@ func (d *decoder) processes(dep *Deployment, procs, groups hcl.Blocks, file hcl.
 		}
 		p := newProcess(kind, name, file)
 		if b := byKind[kind]; b != nil {
-			d.processBody(p, b, processSchema)
+			d.processBody(p, b)
 		}
 		if kind == "scheduler" {
 			p.Count = 1 + dep.Lock.Standbys
@@ -100,68 +100,74 @@ func newProcess(kind, name string, file hcl.Range) *Process {
 	return p
 }
 
-// processBody decodes the attributes and placement blocks of a process or worker group.
-func (d *decoder) processBody(p *Process, b *hcl.Block, schema *hcl.BodySchema) attrs {
+// placementBlocks are the blocks of a process or worker group.
+var placementBlocks = []hcl.BlockHeaderSchema{{Type: "constraint"}, {Type: "spread"}}
+
+// processBody decodes the attributes and placement blocks of a process or
+// worker group; more are the worker group's own fields.
+func (d *decoder) processBody(p *Process, b *hcl.Block, more ...field) attrs {
 	p.Range, p.CountRange, p.PortRange, p.KillTimeoutRange = b.DefRange, b.DefRange, b.DefRange, b.DefRange
-	c := d.content(b, schema)
-	a := d.attrs(c, b.Type+" \""+b.Labels[0]+"\"", b.DefRange)
-	if p.Kind == "scheduler" && a.has("count") {
-		d.add(DiagSchedulerCount(a.rangeOf("count")))
-	} else if a.integer("count", &p.Count, 1, 0) {
-		p.CountRange = a.rangeOf("count")
-	}
-	a.integer("cpu", &p.CPU, 1, 0)
-	a.integer("memory", &p.Memory, 10, 0)
-	if a.strList("command", &p.Command) {
-		d.nonEmptyList("command", p.Command, a.rangeOf("command"))
-	}
-	d.listenerAttrs(p, a)
-	if a.duration("kill_timeout", &p.KillTimeout, true) {
-		p.KillTimeoutRange = a.rangeOf("kill_timeout")
-	}
-	d.updateTimings(p, a)
-	a.str("node_class", &p.NodeClass)
-	a.boolean("distinct_hosts", &p.DistinctHosts)
-	d.env(p, a)
-	for _, cb := range c.Blocks.OfType("constraint") {
+	a, blocks := d.block(b, b.Type+" \""+b.Labels[0]+"\"", append(processFields(p), more...), placementBlocks...)
+	d.checkTimings(p, a)
+	for _, cb := range blocks.OfType("constraint") {
 		d.constraint(p, cb)
 	}
-	for _, sb := range c.Blocks.OfType("spread") {
+	for _, sb := range blocks.OfType("spread") {
 		d.spread(p, sb)
 	}
 	return a
 }
 
-// listenerAttrs decodes what only web and push have: port, check and shutdown delay.
-func (d *decoder) listenerAttrs(p *Process, a attrs) {
-	if p.Port == 0 {
-		for _, name := range []string{"port", "health_path", "check_interval", "check_timeout", "shutdown_delay"} {
-			if a.has(name) {
-				d.add(DiagNotForProcess(name, p.Name, a.rangeOf(name)))
-			}
-		}
-		return
-	}
-	if a.integer("port", &p.Port, 1, 65535) {
-		p.PortRange = a.rangeOf("port")
-	}
-	if a.str("health_path", &p.HealthPath) && (!strings.HasPrefix(p.HealthPath, "/") || strings.ContainsAny(p.HealthPath, " ")) {
-		d.add(DiagInvalidName("health check path", p.HealthPath, "an absolute URL path starting with '/', without spaces", a.rangeOf("health_path")))
-	}
-	a.duration("check_interval", &p.CheckInterval, true)
-	a.duration("check_timeout", &p.CheckTimeout, true)
-	if a.duration("shutdown_delay", &p.ShutdownDelay, false) {
-		p.shutdownDelaySet, p.ShutdownDelayRange = true, a.rangeOf("shutdown_delay")
+// processFields are the attributes of a process or worker group.
+func processFields(p *Process) []field {
+	return []field{
+		{"count", guarded(schedulerCount(p), ranged(&p.CountRange, integer(&p.Count, 1, 0)))},
+		{"cpu", integer(&p.CPU, 1, 0)},
+		{"memory", integer(&p.Memory, 10, 0)},
+		{"command", nonEmptyList(&p.Command)},
+		// What only web and push have: port, check and shutdown delay.
+		{"port", guarded(listener(p), ranged(&p.PortRange, integer(&p.Port, 1, 65535)))},
+		{"health_path", guarded(listener(p), valid(str, &p.HealthPath, func(s string) bool { return strings.HasPrefix(s, "/") && !strings.ContainsAny(s, " ") },
+			"health check path", "an absolute URL path starting with '/', without spaces"))},
+		{"check_interval", guarded(listener(p), duration(&p.CheckInterval, true))},
+		{"check_timeout", guarded(listener(p), duration(&p.CheckTimeout, true))},
+		{"shutdown_delay", guarded(listener(p), then(ranged(&p.ShutdownDelayRange, duration(&p.ShutdownDelay, false)),
+			func(attrs, string) { p.shutdownDelaySet = true }))},
+		{"kill_timeout", ranged(&p.KillTimeoutRange, duration(&p.KillTimeout, true))},
+		{"min_healthy_time", duration(&p.MinHealthyTime, false)},
+		{"healthy_deadline", duration(&p.HealthyDeadline, true)},
+		{"progress_deadline", duration(&p.ProgressDeadline, false)},
+		{"node_class", str(&p.NodeClass)},
+		{"distinct_hosts", boolean(&p.DistinctHosts)},
+		{"env", then(strMap(&p.Env), func(a attrs, name string) { a.d.checkEnv(p.Env, a.rangeOf(name)) })},
 	}
 }
 
-// env decodes the env map, refusing names the job sets itself and secrets.
-func (d *decoder) env(p *Process, a attrs) {
-	if !a.strMap("env", &p.Env) {
-		return
+// schedulerCount refuses a count on the scheduler: it is 1 + standbys.
+func schedulerCount(p *Process) func(a attrs, name string) *hcl.Diagnostic {
+	return func(a attrs, name string) *hcl.Diagnostic {
+		if p.Kind != "scheduler" {
+			return nil
+		}
+		return DiagSchedulerCount(a.rangeOf(name))
 	}
-	rng := a.rangeOf("env")
-	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
+}
+
+// listener refuses the attributes of a listening process on one that
+// does not listen.
+func listener(p *Process) func(a attrs, name string) *hcl.Diagnostic {
+	return func(a attrs, name string) *hcl.Diagnostic {
+		if p.Port != 0 {
+			return nil
+		}
+		return DiagNotForProcess(name, p.Name, a.rangeOf(name))
+	}
+}
+
+// checkEnv refuses environment variable names the job sets itself or that
+// look like secrets, and values that carry credentials.
+func (d *decoder) checkEnv(env map[string]string, rng hcl.Range) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		switch {
 		case !envKeyRE.MatchString(k):
 			d.add(DiagInvalidName("environment variable name", k, "letters, digits and '_', not starting with a digit", rng))
@@ -170,7 +176,7 @@ func (d *decoder) env(p *Process, a attrs) {
 		case looksSecret(k):
 			d.add(DiagSecretLooking("env", k, rng))
 		default:
-			d.noCredentials("env."+k, p.Env[k], rng)
+			d.noCredentials("env."+k, env[k], rng)
 		}
 	}
 }
@@ -192,7 +198,11 @@ func (d *decoder) workerGroups(dep *Deployment, groups hcl.Blocks, file hcl.Rang
 		seen[name] = b.DefRange
 		p := newProcess("worker", "worker-"+name, file)
 		p.Queues = []string{name}
-		a := d.processBody(p, b, workerGroupSchema)
+		a := d.processBody(p, b, field{"queues", then(strList(&p.Queues), func(a attrs, name string) {
+			if len(p.Queues) == 0 {
+				d.add(DiagEmptyList(name, a.rangeOf(name)))
+			}
+		})})
 		d.queues(p, a, queues)
 		if !a.has("command") {
 			p.Command = []string{"./platform", "run", "worker"}
@@ -204,11 +214,9 @@ func (d *decoder) workerGroups(dep *Deployment, groups hcl.Blocks, file hcl.Rang
 	}
 }
 
-// queues decodes a worker group's queue list; a queue may be served by one group only.
+// queues checks a worker group's queue names; a queue may be served by
+// one group only, which no one group's table can say.
 func (d *decoder) queues(p *Process, a attrs, seen map[string]hcl.Range) {
-	if a.strList("queues", &p.Queues) && len(p.Queues) == 0 {
-		d.add(DiagEmptyList("queues", a.rangeOf("queues")))
-	}
 	rng := a.rangeOf("queues")
 	if !a.has("queues") {
 		rng = a.rng
@@ -231,45 +239,43 @@ var constraintOperators = []string{"=", "!=", ">", ">=", "<", "<=", "distinct_ho
 
 // constraint decodes one constraint block.
 func (d *decoder) constraint(p *Process, b *hcl.Block) {
-	a := d.attrs(d.content(b, constraintSchema), "constraint", b.DefRange)
 	c := Constraint{Operator: "="}
-	a.oneOf("operator", &c.Operator, constraintOperators...)
-	if c.Operator != "distinct_hosts" {
-		a.required("attribute", &c.Attribute)
-	} else {
-		a.str("attribute", &c.Attribute)
-	}
-	switch c.Operator {
-	case "distinct_hosts", "is_set", "is_not_set":
-		a.str("value", &c.Value)
-	default:
-		a.required("value", &c.Value)
-	}
+	d.block(b, "constraint", []field{
+		{"operator", oneOf(&c.Operator, constraintOperators...)},
+		// Whether attribute and value are required depends on the operator.
+		{"attribute", requiredUnless(func() bool { return c.Operator == "distinct_hosts" }, &c.Attribute)},
+		{"value", requiredUnless(func() bool { return slices.Contains([]string{"distinct_hosts", "is_set", "is_not_set"}, c.Operator) }, &c.Value)},
+	})
 	p.Constraints = append(p.Constraints, c)
+}
+
+// requiredUnless decodes a string that is required unless optional().
+func requiredUnless(optional func() bool, dst *string) decodeFunc {
+	return func(a attrs, name string) bool {
+		if optional() {
+			return a.str(name, dst)
+		}
+		return required(dst)(a, name)
+	}
 }
 
 // spread decodes one spread block with its targets.
 func (d *decoder) spread(p *Process, b *hcl.Block) {
-	c := d.content(b, spreadSchema)
-	a := d.attrs(c, "spread", b.DefRange)
 	s := Spread{Weight: DefaultSpreadWeight, Targets: map[string]int{}}
-	a.required("attribute", &s.Attribute)
-	a.integer("weight", &s.Weight, 0, 100)
+	_, targets := d.block(b, "spread", []field{
+		{"attribute", required(&s.Attribute)},
+		{"weight", integer(&s.Weight, 0, 100)},
+	}, hcl.BlockHeaderSchema{Type: "target", LabelNames: []string{"value"}})
 	sum := 0
 	seen := map[string]hcl.Range{}
-	for _, tb := range c.Blocks.OfType("target") {
+	for _, tb := range targets.OfType("target") {
 		if prev, dup := seen[tb.Labels[0]]; dup {
 			d.add(DiagDuplicateBlock("target \""+tb.Labels[0]+"\"", tb.DefRange, prev))
 			continue
 		}
 		seen[tb.Labels[0]] = tb.DefRange
-		ta := d.attrs(d.content(tb, targetSchema), "target", tb.DefRange)
 		pct := 0
-		if ta.has("percent") {
-			ta.integer("percent", &pct, 0, 100)
-		} else {
-			d.add(DiagMissingAttribute("percent", "target", tb.DefRange))
-		}
+		d.block(tb, "target", []field{{"percent", mandatory(integer(&pct, 0, 100))}})
 		s.Targets[tb.Labels[0]] = pct
 		sum += pct
 	}
@@ -279,13 +285,10 @@ func (d *decoder) spread(p *Process, b *hcl.Block) {
 	p.Spreads = append(p.Spreads, s)
 }
 
-// updateTimings decodes the deployment timings, which Nomad wants in
+// checkTimings checks the deployment timings, which Nomad wants in
 // order: min_healthy_time < healthy_deadline < progress_deadline (or a
 // progress_deadline of 0, no deadline).
-func (d *decoder) updateTimings(p *Process, a attrs) {
-	a.duration("min_healthy_time", &p.MinHealthyTime, false)
-	a.duration("healthy_deadline", &p.HealthyDeadline, true)
-	a.duration("progress_deadline", &p.ProgressDeadline, false)
+func (d *decoder) checkTimings(p *Process, a attrs) {
 	switch {
 	case p.MinHealthyTime >= p.HealthyDeadline:
 		d.add(DiagTimingOrder("min_healthy_time", p.MinHealthyTime, "healthy_deadline", p.HealthyDeadline, a.rangeOf("min_healthy_time")))

@@ -29,37 +29,48 @@ func (d *decoder) kantree(dep *Deployment, b *hcl.Block, file hcl.Range) {
 		d.add(DiagMissingBlock("kantree", "at the top level: it names the Kantree release and how it reaches the nodes", fileStart(file)))
 		return
 	}
-	c := d.content(b, kantreeSchema)
-	a := d.attrs(c, "kantree", b.DefRange)
 	k := &dep.Kantree
-	if a.required("version", &k.Version) {
-		k.VersionRange = a.rangeOf("version")
-		if major, ok := versionMajor(k.Version); !ok {
-			d.add(DiagBadVersion(k.Version, k.VersionRange))
-		} else {
-			k.Realtime = major >= realtimeMajor
-		}
+	a, blocks := d.block(b, "kantree", []field{
+		{"version", then(ranged(&k.VersionRange, required(&k.Version)), func(attrs, string) {
+			if _, ok := versionMajor(k.Version); !ok {
+				d.add(DiagBadVersion(k.Version, k.VersionRange))
+			}
+		})},
+		{"realtime", boolean(&k.Realtime)},
+		{"server_name", valid(required, &k.ServerName, hostnameRE.MatchString, "server name", "one host name, such as kantree.example.com (no scheme, port or path)")},
+		{"root", str(&k.Root)},
+	}, hcl.BlockHeaderSchema{Type: "archive"}, hcl.BlockHeaderSchema{Type: "docker"})
+	if !a.decoded("realtime") { // its default follows the version
+		major, _ := versionMajor(k.Version)
+		k.Realtime = major >= realtimeMajor
 	}
-	a.boolean("realtime", &k.Realtime)
-	if a.required("server_name", &k.ServerName) && !hostnameRE.MatchString(k.ServerName) {
-		d.add(DiagInvalidName("server name", k.ServerName, "one host name, such as kantree.example.com (no scheme, port or path)", a.rangeOf("server_name")))
-	}
-	archive, docker := d.single(c.Blocks, "archive"), d.single(c.Blocks, "docker")
+	archive, docker := d.single(blocks, "archive"), d.single(blocks, "docker")
 	switch {
 	case archive != nil && docker != nil:
 		d.add(DiagDeliveryBoth(docker.DefRange, archive.DefRange))
 	case archive != nil:
 		k.Archive = d.archive(archive)
-		k.Root = DefaultArchiveRoot
 	case docker != nil:
 		k.Docker = d.docker(docker)
-		k.Root = DefaultDockerRoot
 	default:
 		d.add(DiagDeliveryNone(b.DefRange))
 	}
-	if a.str("root", &k.Root) {
+	if a.decoded("root") { // what a root may be depends on the delivery
 		d.checkRoot(k, a.rangeOf("root"))
+	} else {
+		k.Root = defaultRoot(k)
 	}
+}
+
+// defaultRoot is where Kantree is, by how it is delivered.
+func defaultRoot(k *Kantree) string {
+	switch {
+	case k.Archive != nil:
+		return DefaultArchiveRoot
+	case k.Docker != nil:
+		return DefaultDockerRoot
+	}
+	return ""
 }
 
 // checkRoot: with an archive the root is a directory under the task's
@@ -92,15 +103,14 @@ func (d *decoder) consul(dep *Deployment, b *hcl.Block) {
 		return
 	}
 	c.Range = b.DefRange
-	a := d.attrs(d.content(b, consulSchema), "consul", b.DefRange)
-	if a.str("address", &c.Address) && !consulAddrRE.MatchString(c.Address) {
-		d.add(DiagInvalidName("Consul address", c.Address, "host:port, [ipv6]:port or unix:///path, without a scheme (use tls = true for HTTPS)", a.rangeOf("address")))
-	}
-	a.boolean("tls", &c.TLS)
-	if a.str("ca_file", &c.CAFile) && !safePathRE.MatchString(c.CAFile) {
-		d.add(DiagInvalidName("CA file", c.CAFile, "a path of letters, digits and _ . / -", a.rangeOf("ca_file")))
-	}
-	a.matches("tls_server_name", &c.TLSServerName, hostnameRE, "TLS server name", "a host name")
+	a, _ := d.block(b, "consul", []field{
+		{"address", valid(str, &c.Address, consulAddrRE.MatchString, "Consul address", "host:port, [ipv6]:port or unix:///path, without a scheme (use tls = true for HTTPS)")},
+		{"tls", boolean(&c.TLS)},
+		{"ca_file", valid(str, &c.CAFile, safePathRE.MatchString, "CA file", "a path of letters, digits and _ . / -")},
+		{"tls_server_name", matching(&c.TLSServerName, hostnameRE, "TLS server name", "a host name")},
+	})
+	// Checked once both are decoded, so that a bad value is reported
+	// ahead of the missing tls.
 	for _, name := range []string{"ca_file", "tls_server_name"} {
 		if a.has(name) && !c.TLS {
 			d.add(DiagRequires(name, "tls = true", a.rangeOf(name)))
@@ -112,34 +122,35 @@ var consulAddrRE = regexp.MustCompile(`^(unix:///[A-Za-z0-9_./-]+|[A-Za-z0-9.-]+
 
 func (d *decoder) archive(b *hcl.Block) *Archive {
 	ar := &Archive{Driver: DefaultDriver, Range: b.DefRange}
-	a := d.attrs(d.content(b, archiveSchema), "archive", b.DefRange)
-	if a.required("url", &ar.URL) {
-		d.noCredentials("url", ar.URL, a.rangeOf("url"))
-	}
-	d.checksum(a, &ar.Checksum)
-	a.oneOf("driver", &ar.Driver, "exec", "raw_exec")
+	d.block(b, "archive", []field{
+		{"url", then(required(&ar.URL), withoutCredentials(&ar.URL))},
+		{"checksum", checksum(&ar.Checksum)},
+		{"driver", oneOf(&ar.Driver, "exec", "raw_exec")},
+	})
 	return ar
 }
 
 func (d *decoder) docker(b *hcl.Block) *Docker {
 	dk := &Docker{Range: b.DefRange}
-	a := d.attrs(d.content(b, dockerSchema), "docker", b.DefRange)
-	a.required("image", &dk.Image)
+	d.block(b, "docker", []field{{"image", required(&dk.Image)}})
 	return dk
 }
 
-// checksum reads an artifact checksum "type:hex".
-func (d *decoder) checksum(a attrs, dst *string) {
-	var s string
-	if !a.str("checksum", &s) {
-		return
+// checksum decodes an artifact checksum "type:hex".
+func checksum(dst *string) decodeFunc {
+	return func(a attrs, name string) bool {
+		var s string
+		if !a.str(name, &s) {
+			return false
+		}
+		m := checksumRE.FindStringSubmatch(s)
+		if m == nil || len(m[2]) != checksumLen[m[1]] {
+			a.d.add(DiagBadChecksum(s, a.rangeOf(name)))
+			return false
+		}
+		*dst = s
+		return true
 	}
-	m := checksumRE.FindStringSubmatch(s)
-	if m == nil || len(m[2]) != checksumLen[m[1]] {
-		d.add(DiagBadChecksum(s, a.rangeOf("checksum")))
-		return
-	}
-	*dst = s
 }
 
 // noCredentials refuses a URL that carries a password.
@@ -149,28 +160,31 @@ func (d *decoder) noCredentials(name, value string, rng hcl.Range) {
 	}
 }
 
+// withoutCredentials is the check of a URL attribute decoded into url.
+func withoutCredentials(url *string) func(a attrs, name string) {
+	return func(a attrs, name string) { a.d.noCredentials(name, *url, a.rangeOf(name)) }
+}
+
 // binary decodes kantree_nomad: where tasks get kantree-nomad itself.
 func (d *decoder) binary(dep *Deployment, b *hcl.Block) {
 	dep.Binary.Path = DefaultBinaryPath
 	if b == nil {
 		return
 	}
-	a := d.attrs(d.content(b, binarySchema), "kantree_nomad", b.DefRange)
 	bin := &dep.Binary
-	hasURL := a.str("url", &bin.URL)
-	if hasURL {
+	a, _ := d.block(b, "kantree_nomad", []field{
+		{"url", then(str(&bin.URL), withoutCredentials(&bin.URL))},
+		{"path", guarded(func(a attrs, name string) *hcl.Diagnostic {
+			if a.decoded("url") {
+				return DiagConflict(name, "url", a.rangeOf(name), a.rangeOf("url"))
+			}
+			return nil
+		}, nonEmpty(&bin.Path))},
+		{"checksum", requires(func(a attrs) bool { return a.has("url") }, "url", checksum(&bin.Checksum))},
+	})
+	if a.decoded("url") { // a downloaded binary has no path of its own
 		bin.Path = ""
-		d.noCredentials("url", bin.URL, a.rangeOf("url"))
-		if a.has("path") {
-			d.add(DiagConflict("path", "url", a.rangeOf("path"), a.rangeOf("url")))
-		}
-	} else if a.str("path", &bin.Path) && bin.Path == "" {
-		d.add(DiagEmptyString("path", a.rangeOf("path")))
 	}
-	if a.has("checksum") && !a.has("url") {
-		d.add(DiagRequires("checksum", "url", a.rangeOf("checksum")))
-	}
-	d.checksum(a, &bin.Checksum)
 }
 
 // secrets decodes the secrets block: where tasks read secret values.
@@ -180,18 +194,21 @@ func (d *decoder) secrets(dep *Deployment, b *hcl.Block) {
 		LicenseKey: "license", SecretKeyKey: "secret_key", ConsulTokenKey: "consul_token", Range: fileStart(d.file)}
 	if b != nil {
 		s.Range = b.DefRange
-		a := d.attrs(d.content(b, secretsSchema), "secrets", b.DefRange)
-		a.oneOf("provider", &s.Provider, "nomad", "vault")
-		if a.str("path", &s.Path) && !safePathRE.MatchString(s.Path) {
-			d.add(DiagInvalidName("secrets path", s.Path, "letters, digits and _ . / - (a Nomad Variable or Vault KV path)", a.rangeOf("path")))
-		}
-		d.vaultAuth(dep, a)
-		for _, k := range []struct {
-			name string
-			dst  *string
-		}{{"database_url_key", &s.DatabaseURLKey}, {"redis_url_key", &s.RedisURLKey},
-			{"license_key", &s.LicenseKey}, {"secret_key_key", &s.SecretKeyKey}, {"consul_token_key", &s.ConsulTokenKey}} {
-			a.matches(k.name, k.dst, keyRE, "secret key name", "letters, digits and '_', not starting with a digit")
+		vault := func(attrs) bool { return s.Provider == "vault" }
+		a, _ := d.block(b, "secrets", []field{
+			{"provider", oneOf(&s.Provider, "nomad", "vault")},
+			{"path", valid(str, &s.Path, safePathRE.MatchString, "secrets path", "letters, digits and _ . / - (a Nomad Variable or Vault KV path)")},
+			{"vault_role", requires(vault, `provider = "vault"`, vaultRole(dep))},
+			{"vault_policies", requires(vault, `provider = "vault"`, vaultPolicies(dep))},
+			{"database_url_key", secretKey(&s.DatabaseURLKey)},
+			{"redis_url_key", secretKey(&s.RedisURLKey)},
+			{"license_key", secretKey(&s.LicenseKey)},
+			{"secret_key_key", secretKey(&s.SecretKeyKey)},
+			{"consul_token_key", secretKey(&s.ConsulTokenKey)},
+		})
+		// Which login Vault needs depends on the Nomad version.
+		if s.Provider == "vault" && !dep.Nomad.Has(rules.VaultWorkloadIdentity) && len(s.VaultPolicies) == 0 && !a.has("vault_policies") {
+			d.add(DiagMissingAttribute("vault_policies", fmt.Sprintf("secrets block (Vault on Nomad %s)", dep.Nomad.Version), a.rng))
 		}
 	}
 	if s.Path == "" {
@@ -222,13 +239,17 @@ func (d *decoder) config(dep *Deployment, b *hcl.Block) {
 	if b == nil {
 		return
 	}
-	a := d.attrs(d.content(b, configSchema), "config", b.DefRange)
-	if a.str("license_file", &cfg.LicenseFile) && (cfg.LicenseFile == "" || strings.Contains(cfg.LicenseFile, "..")) {
-		d.add(DiagInvalidName("license file name", cfg.LicenseFile, "a non-empty path under the Kantree root, without '..'", a.rangeOf("license_file")))
-	}
-	a.strMap("settings", &cfg.Settings)
-	rng := a.rangeOf("settings")
-	for _, k := range slices.Sorted(maps.Keys(cfg.Settings)) {
+	d.block(b, "config", []field{
+		{"settings", then(strMap(&cfg.Settings), func(a attrs, name string) { d.checkSettings(cfg.Settings, a.rangeOf(name)) })},
+		{"license_file", valid(str, &cfg.LicenseFile, func(f string) bool { return f != "" && !strings.Contains(f, "..") },
+			"license file name", "a non-empty path under the Kantree root, without '..'")},
+	})
+}
+
+// checkSettings refuses setting names that are malformed, written from
+// other blocks or look like secrets, and values that carry credentials.
+func (d *decoder) checkSettings(settings map[string]string, rng hcl.Range) {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		switch {
 		case !settingKeyRE.MatchString(k):
 			d.add(DiagInvalidName("setting name", k, "letters, digits, '_', '.' and '-'", rng))
@@ -237,7 +258,7 @@ func (d *decoder) config(dep *Deployment, b *hcl.Block) {
 		case looksSecret(k):
 			d.add(DiagSecretLooking("config settings", k, rng))
 		default:
-			d.noCredentials(fmt.Sprintf("settings.%s", k), cfg.Settings[k], rng)
+			d.noCredentials(fmt.Sprintf("settings.%s", k), settings[k], rng)
 		}
 	}
 }
@@ -264,17 +285,20 @@ func (d *decoder) lock(dep *Deployment, b *hcl.Block) {
 		return
 	}
 	l.Range = b.DefRange
-	a := d.attrs(d.content(b, lockSchema), "scheduler_lock", b.DefRange)
-	if a.str("key", &l.Key) {
-		if err := rules.CheckLockKey(l.Key); err != nil {
-			d.add(DiagLockKey(err, a.rangeOf("key")))
-		}
-	}
-	a.duration("ttl", &l.TTL, true)
-	a.duration("lock_delay", &l.LockDelay, true)
-	a.duration("kill_grace", &l.KillGrace, true)
-	a.duration("check_ttl", &l.CheckTTL, true)
-	a.integer("standbys", &l.Standbys, 0, 0)
+	a, _ := d.block(b, "scheduler_lock", []field{
+		{"key", then(str(&l.Key), func(a attrs, name string) {
+			if err := rules.CheckLockKey(l.Key); err != nil {
+				d.add(DiagLockKey(err, a.rangeOf(name)))
+			}
+		})},
+		{"ttl", duration(&l.TTL, true)},
+		{"lock_delay", duration(&l.LockDelay, true)},
+		{"kill_grace", duration(&l.KillGrace, true)},
+		{"check_ttl", duration(&l.CheckTTL, true)},
+		{"standbys", integer(&l.Standbys, 0, 0)},
+	})
+	// The timings are checked together in validate, which blames the
+	// attribute or, when it is left out, the block.
 	l.TTLRange, l.LockDelayRange = a.rangeOf("ttl"), a.rangeOf("lock_delay")
 	l.KillGraceRange, l.CheckTTLRange = a.rangeOf("kill_grace"), a.rangeOf("check_ttl")
 }
@@ -289,36 +313,33 @@ func (d *decoder) loadBalancer(dep *Deployment, b *hcl.Block) {
 		lb.Reaction = defaultReaction(lb)
 		return
 	}
-	c := d.content(b, lbSchema)
-	a := d.attrs(c, "load_balancer", b.DefRange)
-	a.oneOf("kind", &lb.Kind, "nginx", "traefik", "fabio")
+	a, blocks := d.block(b, "load_balancer", []field{
+		{"kind", oneOf(&lb.Kind, "nginx", "traefik", "fabio")},
+		{"sticky", guarded(lbOnly(lb, `"nginx" or "traefik"`, "nginx", "traefik"), ranged(&lb.StickyRange, oneOf(&lb.Sticky, "cookie", "ip")))},
+		{"listen", guarded(lbOnly(lb, `"nginx"`, "nginx"), integer(&lb.Listen, 1, 65535))},
+		{"entrypoint", guarded(lbOnly(lb, `"traefik"`, "traefik"), matching(&lb.Entrypoint, entrypointRE, "Traefik entrypoint", "letters, digits, '_' and '-'"))},
+		{"canaries", oneOf(&lb.Canaries, "hold", "route")},
+		{"reaction_time", guarded(lbOnly(lb, `"traefik" or "fabio" (nginx's is wait_max + reload_time in its nginx block)`, "traefik", "fabio"),
+			duration(&lb.Reaction, true))},
+	}, hcl.BlockHeaderSchema{Type: "nginx"}, hcl.BlockHeaderSchema{Type: "system_job"})
 	lb.KindRange, lb.ReactionRange = a.rangeOf("kind"), a.rangeOf("kind")
-	lb.Reaction = defaultReaction(lb)
-	if a.has("sticky") && lb.Kind == "fabio" {
-		d.add(DiagLBAttribute("sticky", `"nginx" or "traefik"`, lb.Kind, a.rangeOf("sticky")))
-	} else if a.oneOf("sticky", &lb.Sticky, "cookie", "ip") {
-		lb.StickyRange = a.rangeOf("sticky")
-	}
-	d.lbKindAttr(a, lb.Kind, "listen", "nginx", func() { a.integer("listen", &lb.Listen, 1, 65535) })
-	d.lbKindAttr(a, lb.Kind, "entrypoint", "traefik", func() {
-		a.matches("entrypoint", &lb.Entrypoint, entrypointRE, "Traefik entrypoint", "letters, digits, '_' and '-'")
-	})
-	a.oneOf("canaries", &lb.Canaries, "hold", "route")
-	if a.has("reaction_time") && lb.Kind == "nginx" {
-		d.add(DiagLBAttribute("reaction_time", `"traefik" or "fabio" (nginx's is wait_max + reload_time in its nginx block)`, lb.Kind, a.rangeOf("reaction_time")))
-	} else if a.duration("reaction_time", &lb.Reaction, true) {
+	if a.decoded("reaction_time") {
 		lb.ReactionRange = a.rangeOf("reaction_time")
+	} else { // the kind's own, which the nginx block may change
+		lb.Reaction = defaultReaction(lb)
 	}
-	d.lbBlocks(dep, c.Blocks)
+	d.lbBlocks(dep, blocks)
 }
 
-// lbKindAttr decodes an attribute that only one kind of balancer takes.
-func (d *decoder) lbKindAttr(a attrs, kind, name, only string, decode func()) {
-	if a.has(name) && kind != only {
-		d.add(DiagLBAttribute(name, `"`+only+`"`, kind, a.rangeOf(name)))
-		return
+// lbOnly refuses an attribute that only the balancers kinds (described
+// by which) take.
+func lbOnly(lb *LoadBalancer, which string, kinds ...string) func(a attrs, name string) *hcl.Diagnostic {
+	return func(a attrs, name string) *hcl.Diagnostic {
+		if slices.Contains(kinds, lb.Kind) {
+			return nil
+		}
+		return DiagLBAttribute(name, which, lb.Kind, a.rangeOf(name))
 	}
-	decode()
 }
 
 // lbBlocks decodes the nginx and system_job blocks of load_balancer,
@@ -334,7 +355,7 @@ func (d *decoder) lbBlocks(dep *Deployment, blocks hcl.Blocks) {
 		case typ == "nginx":
 			d.nginxHost(lb, blk)
 		default:
-			lb.SystemJob = d.lbSystemJob(dep.Job, blk)
+			lb.SystemJob = d.lbSystemJob(blk)
 		}
 	}
 }
@@ -344,24 +365,21 @@ func (d *decoder) lbBlocks(dep *Deployment, blocks hcl.Blocks) {
 // the catalog.
 func (d *decoder) nginxHost(lb *LoadBalancer, b *hcl.Block) {
 	n := &lb.Nginx
-	a := d.attrs(d.content(b, lbNginxSchema), "nginx", b.DefRange)
-	for _, p := range []struct {
-		name string
-		dst  *string
-	}{{"site", &n.Site}, {"config_dir", &n.ConfigDir}, {"consul_template", &n.ConsulTemplate}} {
-		if a.str(p.name, p.dst) && (!strings.HasPrefix(*p.dst, "/") || !safePathRE.MatchString(*p.dst)) {
-			d.add(DiagInvalidName(p.name+" path", *p.dst, "an absolute path of letters, digits and _ . / -", a.rangeOf(p.name)))
-		}
-	}
-	a.matches("consul_address", &n.ConsulAddress, consulAddrRE, "Consul address", "host:port or unix:///path, without a scheme")
-	d.lbCommand(a, "test_command", &n.TestCommand)
-	d.lbCommand(a, "reload_command", &n.ReloadCommand)
-	a.duration("wait_min", &n.WaitMin, false)
-	a.duration("wait_max", &n.WaitMax, true)
-	a.duration("reload_time", &n.ReloadTime, true)
+	a, _ := d.block(b, "nginx", []field{
+		{"site", valid(str, &n.Site, absPath, "site path", absPathPattern)},
+		{"config_dir", valid(str, &n.ConfigDir, absPath, "config_dir path", absPathPattern)},
+		{"consul_template", valid(str, &n.ConsulTemplate, absPath, "consul_template path", absPathPattern)},
+		{"consul_address", matching(&n.ConsulAddress, consulAddrRE, "Consul address", "host:port or unix:///path, without a scheme")},
+		{"test_command", shellCommand(&n.TestCommand)},
+		{"reload_command", shellCommand(&n.ReloadCommand)},
+		{"wait_min", duration(&n.WaitMin, false)},
+		{"wait_max", duration(&n.WaitMax, true)},
+		{"reload_time", duration(&n.ReloadTime, true)},
+	})
 	if n.WaitMin > n.WaitMax {
 		d.add(DiagWaitOrder(n.WaitMin, n.WaitMax, a.rangeOf("wait_min")))
 	}
+	// The balancer's reaction time is derived from two attributes.
 	lb.Reaction = n.WaitMax + n.ReloadTime
 	for _, name := range []string{"wait_max", "reload_time"} {
 		if a.has(name) {
@@ -370,60 +388,67 @@ func (d *decoder) nginxHost(lb *LoadBalancer, b *hcl.Block) {
 	}
 }
 
+// absPath says whether s is an absolute path safe to write into a job,
+// a template or a command line.
+func absPath(s string) bool { return strings.HasPrefix(s, "/") && safePathRE.MatchString(s) }
+
+const absPathPattern = "an absolute path of letters, digits and _ . / -"
+
 // commandWordRE is what a word of the nginx test and reload commands may
 // hold: they run through /bin/sh, unquoted.
 var commandWordRE = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)
 
-// lbCommand decodes a command given as a list of words.
-func (d *decoder) lbCommand(a attrs, name string, dst *[]string) {
-	var words []string
-	if !a.strList(name, &words) {
-		return
-	}
-	d.nonEmptyList(name, words, a.rangeOf(name))
-	for _, w := range words {
-		if w != "" && !commandWordRE.MatchString(w) {
-			d.add(DiagInvalidName("command word", w, "letters, digits and _ . / : = @ % + , - (the command runs through /bin/sh without quoting)", a.rangeOf(name)))
-			return
+// shellCommand decodes a command given as a list of words.
+func shellCommand(dst *[]string) decodeFunc {
+	return func(a attrs, name string) bool {
+		var words []string
+		if !a.strList(name, &words) {
+			return false
 		}
+		a.d.nonEmptyList(name, words, a.rangeOf(name))
+		for _, w := range words {
+			if w != "" && !commandWordRE.MatchString(w) {
+				a.d.add(DiagInvalidName("command word", w, "letters, digits and _ . / : = @ % + , - (the command runs through /bin/sh without quoting)", a.rangeOf(name)))
+				return false
+			}
+		}
+		*dst = words
+		return true
 	}
-	*dst = words
 }
 
 // lbSystemJob decodes load_balancer's system_job block.
-func (d *decoder) lbSystemJob(job string, b *hcl.Block) *LBSystemJob {
+func (d *decoder) lbSystemJob(b *hcl.Block) *LBSystemJob {
 	sj := &LBSystemJob{NodeClass: DefaultLBNodeClass, Driver: DefaultDriver, Nginx: DefaultLBNginx, Range: b.DefRange}
-	a := d.attrs(d.content(b, lbSystemJobSchema), "system_job", b.DefRange)
-	if a.str("node_class", &sj.NodeClass) && sj.NodeClass == "" {
-		d.add(DiagEmptyString("node_class", a.rangeOf("node_class")))
-	}
-	a.oneOf("driver", &sj.Driver, "exec", "raw_exec")
-	if a.str("nginx", &sj.Nginx) && (!strings.HasPrefix(sj.Nginx, "/") || !safePathRE.MatchString(sj.Nginx)) {
-		d.add(DiagInvalidName("nginx path", sj.Nginx, "an absolute path of letters, digits and _ . / -", a.rangeOf("nginx")))
-	}
+	d.block(b, "system_job", []field{
+		{"node_class", nonEmpty(&sj.NodeClass)},
+		{"driver", oneOf(&sj.Driver, "exec", "raw_exec")},
+		{"nginx", valid(str, &sj.Nginx, absPath, "nginx path", absPathPattern)},
+	})
 	return sj
 }
 
-// vaultAuth decodes how tasks log in to Vault, which depends on the Nomad
-// version: policies before workload identity (1.7), a role from then on;
-// Nomad 1.10 removed policies.
-func (d *decoder) vaultAuth(dep *Deployment, a attrs) {
-	s := &dep.Secrets
-	for _, name := range []string{"vault_role", "vault_policies"} {
-		if a.has(name) && s.Provider != "vault" {
-			d.add(DiagRequires(name, `provider = "vault"`, a.rangeOf(name)))
+// secretKey decodes the name of a key in the secrets path.
+func secretKey(dst *string) decodeFunc {
+	return matching(dst, keyRE, "secret key name", "letters, digits and '_', not starting with a digit")
+}
+
+// How tasks log in to Vault depends on the Nomad version: policies before
+// workload identity (1.7), a role from then on; Nomad 1.10 removed
+// policies.
+
+func vaultRole(dep *Deployment) decodeFunc {
+	return then(str(&dep.Secrets.VaultRole), func(a attrs, name string) {
+		if !dep.Nomad.Has(rules.VaultWorkloadIdentity) {
+			a.d.add(DiagNomadLacks(name, rules.VaultWorkloadIdentity, dep.Nomad, "list Vault policies in vault_policies instead", a.rangeOf(name)))
 		}
-	}
-	if a.str("vault_role", &s.VaultRole) && !dep.Nomad.Has(rules.VaultWorkloadIdentity) {
-		d.add(DiagNomadLacks("vault_role", rules.VaultWorkloadIdentity, dep.Nomad, "list Vault policies in vault_policies instead", a.rangeOf("vault_role")))
-	}
-	if a.strList("vault_policies", &s.VaultPolicies) {
-		d.nonEmptyList("vault_policies", s.VaultPolicies, a.rangeOf("vault_policies"))
+	})
+}
+
+func vaultPolicies(dep *Deployment) decodeFunc {
+	return then(nonEmptyList(&dep.Secrets.VaultPolicies), func(a attrs, name string) {
 		if dep.Nomad.Has(rules.LegacyVaultPoliciesRemoved) {
-			d.add(DiagNomadRemoved("vault_policies", rules.LegacyVaultPoliciesRemoved, dep.Nomad, "use vault_role (workload identity)", a.rangeOf("vault_policies")))
+			a.d.add(DiagNomadRemoved(name, rules.LegacyVaultPoliciesRemoved, dep.Nomad, "use vault_role (workload identity)", a.rangeOf(name)))
 		}
-	}
-	if s.Provider == "vault" && !dep.Nomad.Has(rules.VaultWorkloadIdentity) && len(s.VaultPolicies) == 0 && !a.has("vault_policies") {
-		d.add(DiagMissingAttribute("vault_policies", fmt.Sprintf("secrets block (Vault on Nomad %s)", dep.Nomad.Version), a.rng))
-	}
+	})
 }
