@@ -22,10 +22,6 @@ const EnvVarPrefix = "KANTREE_NOMAD_VAR_"
 // use of one anywhere in the deployment can be found and refused.
 type sensitiveMark struct{}
 
-var variableSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "default"}, {Name: "description"}, {Name: "sensitive"}, {Name: "type"},
-}}
-
 // variable is one `variable "name" { ... }` declaration.
 type variable struct {
 	name      string
@@ -56,30 +52,57 @@ func decodeVariables(blocks hcl.Blocks) (map[string]*variable, hcl.Diagnostics) 
 	return vars, diags
 }
 
+// variableField is one attribute of a variable block. Variable blocks
+// are decoded before the decoder of fields.go exists (their values make
+// the `var` it evaluates with), with constant expressions only, so they
+// have a table of their own; as there, the schema is derived from it.
+type variableField struct {
+	name   string
+	decode func(v *variable, attr *hcl.Attribute) hcl.Diagnostics
+}
+
+// variableFields are decoded in this order: type before default, which is
+// converted to it.
+var variableFields = []variableField{
+	{"type", func(v *variable, attr *hcl.Attribute) hcl.Diagnostics {
+		t, diags := typeexpr.TypeConstraint(attr.Expr)
+		if !diags.HasErrors() {
+			v.typ = t
+		}
+		return diags
+	}},
+	{"sensitive", func(v *variable, attr *hcl.Attribute) hcl.Diagnostics {
+		val, diags := constValue(attr, cty.Bool)
+		v.sensitive = !diags.HasErrors() && !val.IsNull() && val.True()
+		return diags
+	}},
+	{"description", func(_ *variable, attr *hcl.Attribute) hcl.Diagnostics {
+		_, diags := constValue(attr, cty.String)
+		return diags
+	}},
+	{"default", func(v *variable, attr *hcl.Attribute) hcl.Diagnostics {
+		val, diags := constValue(attr, v.typ)
+		if !diags.HasErrors() && !val.IsNull() {
+			v.def = val
+		}
+		return diags
+	}},
+}
+
+var variableSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, f := range variableFields {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: f.name})
+	}
+	return s
+}()
+
 func decodeVariable(name string, b *hcl.Block) (*variable, hcl.Diagnostics) {
 	v := &variable{name: name, typ: cty.DynamicPseudoType, def: cty.NilVal, declRange: b.DefRange}
 	content, diags := b.Body.Content(variableSchema)
-	if attr, ok := content.Attributes["type"]; ok {
-		t, td := typeexpr.TypeConstraint(attr.Expr)
-		diags = append(diags, td...)
-		if !td.HasErrors() {
-			v.typ = t
-		}
-	}
-	if attr, ok := content.Attributes["sensitive"]; ok {
-		val, vd := constValue(attr, cty.Bool)
-		diags = append(diags, vd...)
-		v.sensitive = !vd.HasErrors() && val.True()
-	}
-	if attr, ok := content.Attributes["description"]; ok {
-		_, vd := constValue(attr, cty.String)
-		diags = append(diags, vd...)
-	}
-	if attr, ok := content.Attributes["default"]; ok {
-		val, vd := constValue(attr, v.typ)
-		diags = append(diags, vd...)
-		if !vd.HasErrors() && !val.IsNull() {
-			v.def = val
+	for _, f := range variableFields {
+		if attr, ok := content.Attributes[f.name]; ok {
+			diags = append(diags, f.decode(v, attr)...)
 		}
 	}
 	return v, diags
