@@ -38,7 +38,9 @@ func sharedBed(t *testing.T) *bed {
 	t.Helper()
 	return testbed.Shared(t, "operator-bed", func(tb testing.TB) *bed {
 		b := &bed{consul: testbed.StartConsul(tb)}
-		b.nomad = testbed.StartNomad(tb, b.consul, testbed.NomadOptions{})
+		// The node is of the load balancer's default node class, so that
+		// the <job>-lb system job places on it as rendered (lb_test.go).
+		b.nomad = testbed.StartNomad(tb, b.consul, testbed.NomadOptions{ExtraHCL: "client {\n  node_class = \"lb\"\n}"})
 		b.pg = testbed.StartPostgres(tb)
 		b.redis = testbed.StartRedis(tb, testbed.RedisOptions{})
 		b.files = testbed.ServeFiles(tb, tb.TempDir())
@@ -237,6 +239,13 @@ const quickTimings = `  min_healthy_time  = "2s"
   healthy_deadline  = "20s"
   progress_deadline = "0s"
 `
+
+// testContext bounds a test's calls to Nomad: 5 minutes.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
 
 // cluster is a Cluster on the shared agents writing to s.out.
 func (s *site) cluster() *Cluster {

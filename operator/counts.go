@@ -11,7 +11,10 @@ import (
 // CountChoice is the count deploy submits for one group, when the file's
 // count and the running count differ.
 type CountChoice struct {
-	Group            string
+	Group string
+	// Source is where File comes from: "kantree.hcl" for deploy, "version
+	// N" for the version a rollback returns to.
+	Source           string
 	File, Running    int
 	Submitted        int
 	KeptFromScaling  bool // the running count was kept: it came from `nomad job scale`
@@ -21,14 +24,15 @@ type CountChoice struct {
 // String says what was decided, for the output.
 func (c CountChoice) String() string {
 	if c.KeptFromScaling {
-		return fmt.Sprintf("%s: keeping count %d set by nomad job scale (kantree.hcl says %d, the count the scaling started from; change it in kantree.hcl to set another)",
-			c.Group, c.Running, c.File)
+		return fmt.Sprintf("%s: keeping count %d set by nomad job scale (%s says %d, the count the scaling started from; change it in kantree.hcl to set another)",
+			c.Group, c.Running, c.Source, c.File)
 	}
-	return fmt.Sprintf("%s: count %d -> %d from kantree.hcl", c.Group, c.Running, c.File)
+	return fmt.Sprintf("%s: count %d -> %d from %s", c.Group, c.Running, c.File, c.Source)
 }
 
 // chooseCounts decides each group's count in job (a copy of the rendered
-// service job, changed in place) against the running job.
+// service job, or of the version a rollback returns to, changed in place)
+// against the running job; source names where job's counts come from.
 //
 // The rule: a group keeps its running count when that count was reached
 // by scaling actions (`nomad job scale`, an autoscaler: Nomad records
@@ -39,7 +43,9 @@ func (c CountChoice) String() string {
 // without scaling events takes the file's count. No state is stored: the
 // chain of scaling events (newest first, each PreviousCount equal to the
 // Count of the one before) is the record of where the count came from.
-func chooseCounts(job, running *nomadapi.Job, scale *nomadapi.JobScaleStatusResponse) []CountChoice {
+// A rollback applies the same rule with the old version in the file's
+// place (rollback.go).
+func chooseCounts(job, running *nomadapi.Job, scale *nomadapi.JobScaleStatusResponse, source string) []CountChoice {
 	if running == nil {
 		return nil
 	}
@@ -49,7 +55,7 @@ func chooseCounts(job, running *nomadapi.Job, scale *nomadapi.JobScaleStatusResp
 		if cur == nil || num(cur.Count) == num(g.Count) {
 			continue
 		}
-		choice := CountChoice{Group: str(g.Name), File: num(g.Count), Running: num(cur.Count), Submitted: num(g.Count)}
+		choice := CountChoice{Group: str(g.Name), Source: source, File: num(g.Count), Running: num(cur.Count), Submitted: num(g.Count)}
 		if scale != nil {
 			if origin, ok := scalingOrigin(scale.TaskGroups[choice.Group].Events, choice.Running); ok && origin == choice.File {
 				choice.KeptFromScaling, choice.ScaledFromOrigin, choice.Submitted = true, origin, choice.Running

@@ -5,7 +5,9 @@
 //
 // A release is always the same two steps: the upgrade-db batch job runs
 // `kantree-nomad migrate` and must complete, then the service job rolls
-// out. The package renders nothing itself: it takes the jobs that
+// out. With load_balancer { system_job {} } the load balancer's system
+// job is a third: before the service job when no load balancer runs yet,
+// after its deployment succeeded otherwise (lb.go says why). The package renders nothing itself: it takes the jobs that
 // generator.Generate made from a jobspec.Deployment, in memory, and never
 // writes files.
 //
@@ -20,6 +22,9 @@
 //     (counts.go).
 //   - The service job is submitted with the JobModifyIndex of its plan, so a
 //     change made by someone else in between is refused (submit.go).
+//   - rollback submits the version before the current release with
+//     deploy's rule for counts, that version standing in for kantree.hcl;
+//     versions made by `nomad job scale` are not releases (rollback.go).
 //   - Drift is Nomad's own plan diff between the running job and what
 //     deploy would submit now (status.go).
 //

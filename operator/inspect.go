@@ -57,17 +57,19 @@ func failedText(failed bool) string {
 }
 
 // tasksToShow are the tasks whose stderr explains a failure: those that
-// failed or restarted, else every task that started.
+// failed or restarted, else every task that started. A task that never
+// started has no log (its events say why).
 func tasksToShow(a *nomadapi.Allocation) []string {
 	var bad, started []string
 	for _, task := range sortedTasks(a.TaskStates) {
 		ts := a.TaskStates[task]
+		if ts.StartedAt.IsZero() {
+			continue
+		}
 		if ts.Failed || ts.Restarts > 0 {
 			bad = append(bad, task)
 		}
-		if !ts.StartedAt.IsZero() {
-			started = append(started, task)
-		}
+		started = append(started, task)
 	}
 	if len(bad) > 0 {
 		return bad

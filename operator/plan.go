@@ -33,26 +33,33 @@ func (c *Cluster) PlanService(ctx context.Context, r *Release) (*ServicePlan, er
 		return nil, err
 	}
 	p := &ServicePlan{Job: copyJob(r.Bundle.Service), Running: running}
-	p.Counts = chooseCounts(p.Job, running, scale)
+	p.Counts = chooseCounts(p.Job, running, scale, "kantree.hcl")
 	if p.Resp, _, err = c.Nomad.Jobs().Plan(p.Job, true, r.write(ctx)); err != nil {
 		return nil, nomadError("plan job "+id, err)
 	}
 	return p, nil
 }
 
-// PlanResult is what `plan` reports on both jobs.
+// PlanResult is what `plan` reports on the jobs of the release.
 type PlanResult struct {
 	Service   *ServicePlan
 	Migration *nomadapi.JobPlanResponse
 	// MigrationRuns is true when deploy would run the migration (the
 	// upgrade job changed, is new, was stopped or did not complete).
 	MigrationRuns bool
+	// LB is the plan of the load balancer's system job; nil when
+	// kantree.hcl has no system_job block.
+	LB *nomadapi.JobPlanResponse
+	lb *lbPlan
 }
 
 // Changed reports whether deploy would change anything.
-func (p *PlanResult) Changed() bool { return p.MigrationRuns || p.Service.Changed() }
+func (p *PlanResult) Changed() bool {
+	return p.MigrationRuns || p.Service.Changed() || (p.lb != nil && p.lb.changed())
+}
 
-// Plan plans both jobs of the release and prints them, per group.
+// Plan plans the jobs of the release (the migration, the service job and,
+// with a system_job block, the load balancer) and prints them, per group.
 func (c *Cluster) Plan(ctx context.Context, r *Release) (*PlanResult, error) {
 	m, err := c.migrationState(ctx, r)
 	if err != nil {
@@ -62,9 +69,22 @@ func (c *Cluster) Plan(ctx context.Context, r *Release) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &PlanResult{Service: svc, Migration: m.plan, MigrationRuns: !m.done()}
+	lb, err := c.planLB(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	res := &PlanResult{Service: svc, Migration: m.plan, MigrationRuns: !m.done(), lb: lb}
+	if lb != nil {
+		res.LB = lb.resp
+	}
 	c.printMigrationPlan(r, m)
+	if lbFirst(lb) { // in the order deploy submits them
+		c.printLBPlan(lb)
+	}
 	c.printServicePlan(r, svc)
+	if lb != nil && !lbFirst(lb) {
+		c.printLBPlan(lb)
+	}
 	return res, nil
 }
 
@@ -108,10 +128,15 @@ func (c *Cluster) printServicePlan(r *Release, p *ServicePlan) {
 		c.printf("    %s", ch)
 	}
 	printJobDiff(c.Out, p.Resp.Diff, p.Resp.Annotations)
-	for group, m := range p.Resp.FailedTGAllocs {
+	c.printPlanNotes(p.Resp)
+}
+
+// printPlanNotes prints the groups Nomad cannot place and its warnings.
+func (c *Cluster) printPlanNotes(resp *nomadapi.JobPlanResponse) {
+	for group, m := range resp.FailedTGAllocs {
 		c.printf("    warning: Nomad cannot place group %q now (%s)", group, placementText(m))
 	}
-	if p.Resp.Warnings != "" {
-		c.printf("    Nomad warns: %s", p.Resp.Warnings)
+	if resp.Warnings != "" {
+		c.printf("    Nomad warns: %s", resp.Warnings)
 	}
 }

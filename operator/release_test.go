@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,8 +27,7 @@ func TestDeployCommandLine(t *testing.T) {
 	s := newSite(t, "ktcli")
 	s.realTimings = true
 	s.write("8.4.1", s.stdArchive("8.4.1"), "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := testContext(t)
 
 	start := time.Now()
 	out, code := s.run(ctx, "deploy", s.file)
@@ -153,10 +153,8 @@ func checkConflictAndDrift(t *testing.T, s *site, ctx context.Context) {
 func TestMigrationFailureRerunAndRollback(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, "ktmig")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	s.write("8.4.1", s.stdArchive("8.4.1"), "")
-	mustDeploy(t, s, ctx)
+	ctx := testContext(t)
+	deployRelease(t, s, ctx, "8.4.1")
 	before := s.serviceJob()
 
 	os.WriteFile(s.marker, nil, 0o644)
@@ -204,10 +202,8 @@ func TestMigrationFailureRerunAndRollback(t *testing.T) {
 func TestFailingHealthCheckReverts(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, "kthealth")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	s.write("8.4.1", s.stdArchive("8.4.1"), "")
-	mustDeploy(t, s, ctx)
+	ctx := testContext(t)
+	deployRelease(t, s, ctx, "8.4.1")
 
 	os.WriteFile(s.webMarker, nil, 0o644)
 	s.write("8.4.2", s.failingArchive("8.4.2"), "")
@@ -232,8 +228,7 @@ func TestFailingHealthCheckReverts(t *testing.T) {
 func TestScaledCountSurvivesDeploy(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, "ktscale")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := testContext(t)
 	a := s.stdArchive("8.4.1")
 	s.write("8.4.1", a, "")
 	mustDeploy(t, s, ctx)
@@ -270,6 +265,14 @@ func mustDeploy(t *testing.T, s *site, ctx context.Context) {
 		t.Fatalf("deploy: %v\n%s", err, s.b.nomad.AllocReport(s.job))
 	}
 	t.Logf("figure: deploy took %s", time.Since(start).Round(100*time.Millisecond))
+}
+
+// deployRelease writes the site's file for release v from the stand-in's
+// archive and deploys it.
+func deployRelease(t *testing.T, s *site, ctx context.Context, v string) {
+	t.Helper()
+	s.write(v, s.stdArchive(v), "")
+	mustDeploy(t, s, ctx)
 }
 
 // checkRunning checks that the service job runs release v, its latest
@@ -331,8 +334,7 @@ func TestInterruptStopsWatchingOnly(t *testing.T) {
 	s := newSite(t, "ktint")
 	s.realTimings = true // 45s for the scheduler: time to interrupt
 	s.write("8.4.1", s.stdArchive("8.4.1"), "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := testContext(t)
 	cmd := exec.CommandContext(ctx, s.b.cli, "deploy", s.file)
 	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+s.b.nomad.Addr(), "CONSUL_HTTP_ADDR="+s.b.consul.HTTPAddr)
 	out := &lockedBuffer{t: t}
@@ -366,5 +368,55 @@ func TestInterruptStopsWatchingOnly(t *testing.T) {
 			t.Fatalf("the deployment did not finish after the interrupt\n%s", s.b.nomad.AllocReport(s.job))
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// A count set with nomad job scale after the target version was deployed
+// survives a rollback, by deploy's rule: the scaling started from the
+// count the target version says. The version nomad job scale made is the
+// same release and is not the target: rollback returns to the release
+// before.
+func TestRollbackKeepsScaledCount(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, "ktrbscale")
+	ctx := testContext(t)
+	deployRelease(t, s, ctx, "8.4.1")
+	deployRelease(t, s, ctx, "8.4.2")
+	if out, err := s.b.nomad.CLI(ctx, "job", "scale", s.job, "web", "3"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	s.b.nomad.WaitRunning(t, s.job, 6, 2*time.Minute)
+	waitDeploymentsEnd(t, s, ctx)
+	scaled := version(s.serviceJob())
+
+	s.out.take()
+	if err := s.cluster().Rollback(ctx, s.release(), false); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, s.b.nomad.AllocReport(s.job))
+	}
+	out := s.out.take()
+	want := fmt.Sprintf("==> Rolling job ktrbscale back from version %d (Kantree 8.4.2) to version 0 (Kantree 8.4.1)", scaled)
+	for _, w := range []string{want, "web: keeping count 3 set by nomad job scale (version 0 says 1"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("rollback output lacks %q", w)
+		}
+	}
+	checkRunning(t, s, "8.4.1")
+	if got := num(findGroup(s.serviceJob(), "web").Count); got != 3 {
+		t.Errorf("web count %d after rollback, want 3 (set by nomad job scale)", got)
+	}
+}
+
+// waitDeploymentsEnd waits until the job's latest deployment is over.
+func waitDeploymentsEnd(t *testing.T, s *site, ctx context.Context) {
+	t.Helper()
+	for {
+		dep, _, err := s.b.nomad.Client().Jobs().LatestDeployment(s.job, nil)
+		if err == nil && (dep == nil || !active(dep.Status)) {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("deployment of job %s still %s", s.job, dep.Status)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }

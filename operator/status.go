@@ -13,7 +13,8 @@ import (
 // Status prints, for the operator: the service job and its latest
 // deployment; per group, allocations desired, running and healthy; the
 // scheduler lock (holder allocation and node, standbys, since when the
-// holder runs); the load balancer's view (passing web and push instances
+// holder runs); the load balancer's system job and its allocations, when
+// kantree.hcl has one; the load balancer's view (passing web and push instances
 // in Consul); the release the migration reached; and drift, whether the
 // running job differs from what deploy would submit now. It returns
 // whether the job has drifted.
@@ -36,6 +37,9 @@ func (c *Cluster) Status(ctx context.Context, r *Release) (drift bool, err error
 		return false, err
 	}
 	c.printLock(ctx, r, allocs)
+	if err := c.printLBJob(ctx, r); err != nil {
+		return false, err
+	}
 	c.printLB(ctx, r)
 	c.printRelease(ctx, r)
 	return c.printDrift(ctx, r)

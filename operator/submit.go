@@ -18,12 +18,19 @@ var ErrConflict = fmt.Errorf("the job changed since it was planned")
 // plan (0 for a new job: it must still not exist), so that Nomad refuses
 // it if anyone changed the job in between. It returns the evaluation ID.
 func (c *Cluster) Submit(ctx context.Context, r *Release, p *ServicePlan) (string, error) {
-	id := r.Dep.Job
-	opts := &nomadapi.RegisterOptions{EnforceIndex: true, ModifyIndex: p.Resp.JobModifyIndex}
-	resp, _, err := c.Nomad.Jobs().RegisterOpts(p.Job, opts, r.write(ctx))
+	return c.register(ctx, r, p.Job, p.Resp.JobModifyIndex)
+}
+
+// register submits job, refused by Nomad unless the job's JobModifyIndex
+// is still index (0: the job must not exist), and prints Nomad's
+// warnings. It returns the evaluation ID.
+func (c *Cluster) register(ctx context.Context, r *Release, job *nomadapi.Job, index uint64) (string, error) {
+	id := str(job.ID)
+	opts := &nomadapi.RegisterOptions{EnforceIndex: true, ModifyIndex: index}
+	resp, _, err := c.Nomad.Jobs().RegisterOpts(job, opts, r.write(ctx))
 	if err != nil && strings.Contains(err.Error(), "modify index") {
 		return "", rules.WithHint(fmt.Errorf("submit job %s: %w (Nomad: %v)", id, ErrConflict, err),
-			"Someone changed the job between the plan and the submission; nothing was submitted. Look at it (nomad job history "+id+"), then run deploy again.")
+			"Someone changed the job since it was read; nothing was submitted. Look at it (nomad job history "+id+"), then run the same command again.")
 	}
 	if err != nil {
 		return "", nomadError("submit job "+id, err)
@@ -52,6 +59,12 @@ func (c *Cluster) DeployService(ctx context.Context, r *Release, p *ServicePlan,
 	if err != nil {
 		return err
 	}
+	return c.watchEval(ctx, r, evalID, detach)
+}
+
+// watchEval waits for the deployment the evaluation of a service job
+// submission created and, unless detach is set, watches it to the end.
+func (c *Cluster) watchEval(ctx context.Context, r *Release, evalID string, detach bool) error {
 	dep, err := c.awaitDeployment(ctx, r, evalID)
 	if err != nil || dep == nil {
 		return err
@@ -73,6 +86,16 @@ func submitText(p *ServicePlan) string {
 // awaitDeployment waits for the evaluation of a submission and returns
 // the deployment it created (nil when there is none: nothing to roll).
 func (c *Cluster) awaitDeployment(ctx context.Context, r *Release, evalID string) (*nomadapi.Deployment, error) {
+	ev, err := c.awaitEval(ctx, r, r.Dep.Job, evalID)
+	if err != nil {
+		return nil, err
+	}
+	return c.evalDeployment(ctx, r, ev)
+}
+
+// awaitEval waits until the evaluation of a submission of job id is
+// complete and returns it.
+func (c *Cluster) awaitEval(ctx context.Context, r *Release, id, evalID string) (*nomadapi.Evaluation, error) {
 	for {
 		ev, _, err := c.Nomad.Evaluations().Info(evalID, r.query(ctx))
 		if err != nil {
@@ -80,12 +103,12 @@ func (c *Cluster) awaitDeployment(ctx context.Context, r *Release, evalID string
 		}
 		switch ev.Status {
 		case nomadapi.EvalStatusComplete:
-			return c.evalDeployment(ctx, r, ev)
+			return ev, nil
 		case nomadapi.EvalStatusFailed, nomadapi.EvalStatusCancelled:
-			return nil, fmt.Errorf("evaluation %s of job %s %s: %s", short(evalID), r.Dep.Job, ev.Status, ev.StatusDescription)
+			return nil, fmt.Errorf("evaluation %s of job %s %s: %s", short(evalID), id, ev.Status, ev.StatusDescription)
 		}
 		if err := c.sleep(ctx); err != nil {
-			return nil, c.interrupted("nomad job status " + r.Dep.Job)
+			return nil, c.interrupted("nomad job status " + id)
 		}
 	}
 }
