@@ -26,6 +26,7 @@ func (c *Cluster) Deploy(ctx context.Context, r *Release, detach bool) error {
 	}
 	if lbFirst(lb) {
 		if err := c.deployLB(ctx, r); err != nil {
+			c.printf("    the service job %s was not submitted", r.Dep.Job)
 			return err
 		}
 	}

@@ -86,6 +86,9 @@ func TestLoadBalancerSystemJob(t *testing.T) {
 	if v := version(lbJob(t, s)); v != 0 {
 		t.Errorf("load balancer job at version %d after a failed release, want 0", v)
 	}
+	if out, _ := s.run(ctx, "status", s.file); !strings.Contains(out, "Drift: the load balancer job ktlb-lb differs from what kantree.hcl renders now") {
+		t.Errorf("status after the failed release does not show the load balancer's pending change as drift:\n%s", out)
+	}
 
 	os.Remove(s.webMarker)
 	s.out.take()
@@ -116,8 +119,8 @@ func TestLoadBalancerSystemJobFailures(t *testing.T) {
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), `no ready node has node class "edge"`) || !strings.Contains(rules.Hint(err), `Set node_class = "edge" in the client block`) {
 		t.Errorf("deploy with no node of the load balancer's class: %v (hint %q)", err, rules.Hint(err))
 	}
-	if strings.Contains(out, "==> Service job") {
-		t.Errorf("the service job was submitted behind a load balancer that runs nowhere")
+	if strings.Contains(out, "==> Service job") || !strings.Contains(out, "the service job ktlbbad was not submitted") {
+		t.Errorf("the service job was submitted behind a load balancer that runs nowhere, or deploy did not say it was not:\n%s", out)
 	}
 
 	s.write("8.4.1", a, strings.Replace(lbBlock(t, port, "", ""), testbed.Binary(t, "nginx"), "/nonexistent/nginx", 1))
@@ -128,7 +131,7 @@ func TestLoadBalancerSystemJobFailures(t *testing.T) {
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "an allocation failed") {
 		t.Errorf("deploy with a missing nginx: %v, want ErrFailed", err)
 	}
-	for _, want := range []string{"(group nginx, node ", "task nginx: dead (failed)", "/nonexistent/nginx"} {
+	for _, want := range []string{"(group nginx, node ", "task nginx: dead (failed)", "/nonexistent/nginx", "the service job ktlbbad was not submitted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("failure report lacks %q", want)
 		}

@@ -225,20 +225,34 @@ func (c *Cluster) migratedRelease(ctx context.Context, r *Release) (string, stri
 	return "(version no longer in Nomad's history)", done.ID, nil
 }
 
-// printDrift plans the service job as deploy would submit it: Nomad's
-// diff type None means the running job is what kantree.hcl renders now.
+// printDrift plans the service job, and the load balancer's system job
+// when kantree.hcl has one, as deploy would submit them: Nomad's diff
+// type None means the running job is what kantree.hcl renders now. A
+// load balancer that is not running at all is drift too: deploy would
+// submit it.
 func (c *Cluster) printDrift(ctx context.Context, r *Release) (bool, error) {
 	p, err := c.PlanService(ctx, r)
 	if err != nil {
 		return false, err
 	}
-	if !p.Changed() {
-		c.printf("Drift: none; the running job is what kantree.hcl renders now")
-		return false, nil
+	drift := p.Changed()
+	if drift {
+		c.printf("Drift: the running job differs from what kantree.hcl renders now (%s):", diffSummary(p.Resp.Diff))
+		printJobDiff(c.Out, p.Resp.Diff, p.Resp.Annotations)
 	}
-	c.printf("Drift: the running job differs from what kantree.hcl renders now (%s):", diffSummary(p.Resp.Diff))
-	printJobDiff(c.Out, p.Resp.Diff, p.Resp.Annotations)
-	return true, nil
+	lb, err := c.planLB(ctx, r)
+	if err != nil {
+		return drift, err
+	}
+	if lb != nil && lb.changed() {
+		drift = true
+		c.printf("Drift: the load balancer job %s differs from what kantree.hcl renders now (%s):", str(lb.job.ID), diffSummary(lb.resp.Diff))
+		printJobDiff(c.Out, lb.resp.Diff, lb.resp.Annotations)
+	}
+	if !drift {
+		c.printf("Drift: none; the running jobs are what kantree.hcl renders now")
+	}
+	return drift, nil
 }
 
 // heldFor says how long the lock has been held, when supervise recorded
