@@ -18,9 +18,10 @@ const lbWaitBase = 2 * time.Minute
 // lbPlan is Nomad's plan of the load balancer's system job (<job>-lb),
 // rendered when kantree.hcl has load_balancer { system_job {} }.
 type lbPlan struct {
-	job     *nomadapi.Job // what deploy submits
-	running *nomadapi.Job // nil when Nomad has none
-	serving int           // its allocations that run
+	job     *nomadapi.Job                  // what deploy submits
+	running *nomadapi.Job                  // nil when Nomad has none
+	allocs  []*nomadapi.AllocationListStub // of the running job
+	serving int                            // its allocations that run
 	resp    *nomadapi.JobPlanResponse
 }
 
@@ -45,11 +46,10 @@ func (c *Cluster) planLB(ctx context.Context, r *Release) (*lbPlan, error) {
 		return nil, err
 	}
 	if p.running != nil {
-		allocs, _, err := c.Nomad.Jobs().Allocations(id, false, r.query(ctx))
-		if err != nil {
+		if p.allocs, _, err = c.Nomad.Jobs().Allocations(id, false, r.query(ctx)); err != nil {
 			return nil, nomadError("list allocations of "+id, err)
 		}
-		p.serving = progressOf(allocs, version(p.running)).serving
+		p.serving = progressOf(p.allocs, version(p.running)).serving
 	}
 	if p.resp, _, err = c.Nomad.Jobs().Plan(p.job, true, r.write(ctx)); err != nil {
 		return nil, nomadError("plan job "+id, err)
@@ -259,35 +259,26 @@ func (c *Cluster) printLBPlan(p *lbPlan) {
 }
 
 // printLBJob prints the load balancer's job and its allocations, for
-// status.
-func (c *Cluster) printLBJob(ctx context.Context, r *Release) error {
-	if r.Bundle.LB == nil {
-		return nil
+// status, from its plan (nil: kantree.hcl renders none).
+func (c *Cluster) printLBJob(p *lbPlan) {
+	if p == nil {
+		return
 	}
-	id := str(r.Bundle.LB.ID)
-	job, err := c.jobInfo(ctx, r, id)
-	if err != nil {
-		return err
-	}
+	id, job := str(p.job.ID), p.running
 	if job == nil {
 		c.printf("Load balancer job %s: not running (deploy submits it)", id)
-		return nil
+		return
 	}
-	allocs, _, err := c.Nomad.Jobs().Allocations(id, false, r.query(ctx))
-	if err != nil {
-		return nomadError("list allocations of "+id, err)
-	}
-	p := progressOf(allocs, version(job))
-	c.printf("Load balancer job %s: %s, version %d, %s", id, str(job.Status), version(job), p.text())
-	for _, a := range allocs {
+	prog := progressOf(p.allocs, version(job))
+	c.printf("Load balancer job %s: %s, version %d, %s", id, str(job.Status), version(job), prog.text())
+	for _, a := range p.allocs {
 		if a.DesiredStatus == nomadapi.AllocDesiredStatusRun {
 			c.printf("  %s on node %s: %s (version %d)", short(a.ID), a.NodeName, a.ClientStatus, a.JobVersion)
 		}
 	}
-	if p.wanted == 0 {
+	if prog.wanted == 0 {
 		c.printf("  no allocation: no ready node of class %q runs it", lbNodeClass(job))
 	}
-	return nil
 }
 
 // printLBLeft says, under -detach, that a change to the running load

@@ -47,9 +47,8 @@ type PlanResult struct {
 	// MigrationRuns is true when deploy would run the migration (the
 	// upgrade job changed, is new, was stopped or did not complete).
 	MigrationRuns bool
-	// LB is the plan of the load balancer's system job; nil when
+	// lb is the plan of the load balancer's system job; nil when
 	// kantree.hcl has no system_job block.
-	LB *nomadapi.JobPlanResponse
 	lb *lbPlan
 }
 
@@ -74,9 +73,6 @@ func (c *Cluster) Plan(ctx context.Context, r *Release) (*PlanResult, error) {
 		return nil, err
 	}
 	res := &PlanResult{Service: svc, Migration: m.plan, MigrationRuns: !m.done(), lb: lb}
-	if lb != nil {
-		res.LB = lb.resp
-	}
 	c.printMigrationPlan(r, m)
 	if lbFirst(lb) { // in the order deploy submits them
 		c.printLBPlan(lb)

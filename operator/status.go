@@ -37,12 +37,14 @@ func (c *Cluster) Status(ctx context.Context, r *Release) (drift bool, err error
 		return false, err
 	}
 	c.printLock(ctx, r, allocs)
-	if err := c.printLBJob(ctx, r); err != nil {
+	lb, err := c.planLB(ctx, r) // read once: its job and allocations, and its drift
+	if err != nil {
 		return false, err
 	}
+	c.printLBJob(lb)
 	c.printLB(ctx, r)
 	c.printRelease(ctx, r)
-	return c.printDrift(ctx, r)
+	return c.printDrift(ctx, r, lb)
 }
 
 func (c *Cluster) printJob(ctx context.Context, r *Release, job *nomadapi.Job) {
@@ -225,12 +227,12 @@ func (c *Cluster) migratedRelease(ctx context.Context, r *Release) (string, stri
 	return "(version no longer in Nomad's history)", done.ID, nil
 }
 
-// printDrift plans the service job, and the load balancer's system job
-// when kantree.hcl has one, as deploy would submit them: Nomad's diff
+// printDrift plans the service job as deploy would submit it, and shows
+// the plan of the load balancer's system job, lb (nil: none): Nomad's diff
 // type None means the running job is what kantree.hcl renders now. A
 // load balancer that is not running at all is drift too: deploy would
 // submit it.
-func (c *Cluster) printDrift(ctx context.Context, r *Release) (bool, error) {
+func (c *Cluster) printDrift(ctx context.Context, r *Release, lb *lbPlan) (bool, error) {
 	p, err := c.PlanService(ctx, r)
 	if err != nil {
 		return false, err
@@ -239,10 +241,6 @@ func (c *Cluster) printDrift(ctx context.Context, r *Release) (bool, error) {
 	if drift {
 		c.printf("Drift: the running job differs from what kantree.hcl renders now (%s):", diffSummary(p.Resp.Diff))
 		printJobDiff(c.Out, p.Resp.Diff, p.Resp.Annotations)
-	}
-	lb, err := c.planLB(ctx, r)
-	if err != nil {
-		return drift, err
 	}
 	if lb != nil && lb.changed() {
 		drift = true

@@ -207,40 +207,56 @@ func waitHealthy(t *testing.T, cl *testbed.ConsulCluster) {
 	t.Fatal("Consul servers not all healthy 60s after a restart")
 }
 
-// readProbe does a consistent read every 50 ms and records the longest
-// time between two successes.
-type readProbe struct {
-	done  chan struct{}
-	worst chan time.Duration
-}
+// poller calls probe every period, each call bounded to a second, until
+// stop, which returns once the last call has ended.
+type poller struct{ done, ended chan struct{} }
 
-func startReadProbe(c *api.Client, key string) *readProbe {
-	p := &readProbe{done: make(chan struct{}), worst: make(chan time.Duration, 1)}
+func startPoller(period time.Duration, probe func(ctx context.Context)) *poller {
+	p := &poller{done: make(chan struct{}), ended: make(chan struct{})}
 	go func() {
-		last, worst := time.Now(), time.Duration(0)
+		defer close(p.ended)
 		for {
 			select {
 			case <-p.done:
-				p.worst <- worst
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(period):
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			sent := time.Now()
-			_, _, err := c.KV().Get(key, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+			probe(ctx)
 			cancel()
-			if err == nil {
-				worst = max(worst, sent.Sub(last))
-				last = sent
-			}
 		}
 	}()
 	return p
 }
 
-func (p *readProbe) stop() time.Duration {
+func (p *poller) stop() {
 	close(p.done)
-	return <-p.worst
+	<-p.ended
+}
+
+// readProbe does a consistent read every 50 ms and records the longest
+// time between two successes.
+type readProbe struct {
+	poll  *poller
+	worst time.Duration
+}
+
+func startReadProbe(c *api.Client, key string) *readProbe {
+	p := &readProbe{}
+	last := time.Now()
+	p.poll = startPoller(50*time.Millisecond, func(ctx context.Context) {
+		sent := time.Now()
+		if _, _, err := c.KV().Get(key, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)); err == nil {
+			p.worst = max(p.worst, sent.Sub(last))
+			last = sent
+		}
+	})
+	return p
+}
+
+func (p *readProbe) stop() time.Duration {
+	p.poll.stop()
+	return p.worst
 }
 
 // checkWatch polls, as the servers see them (stale reads, so that it goes
@@ -248,8 +264,8 @@ func (p *readProbe) stop() time.Duration {
 // supervisors' TTL checks, the checks the lock sessions are bound to. It
 // records every change to critical.
 type checkWatch struct {
-	done     chan struct{}
-	critical chan []criticalCheck
+	poll     *poller
+	critical []criticalCheck
 }
 
 type criticalCheck struct {
@@ -258,37 +274,26 @@ type criticalCheck struct {
 }
 
 func startCheckWatch(c *api.Client, node string) *checkWatch {
-	w := &checkWatch{done: make(chan struct{}), critical: make(chan []criticalCheck, 1)}
-	go func() {
-		status := map[string]string{}
-		var critical []criticalCheck
-		for {
-			select {
-			case <-w.done:
-				w.critical <- critical
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			hcs, _, err := c.Health().Node(node, (&api.QueryOptions{AllowStale: true}).WithContext(ctx))
-			cancel()
-			if err != nil {
-				continue
-			}
-			for _, hc := range hcs {
-				if hc.Status == api.HealthCritical && status[hc.CheckID] != api.HealthCritical {
-					critical = append(critical, criticalCheck{at: time.Now(), check: hc.CheckID, output: hc.Output})
-				}
-				status[hc.CheckID] = hc.Status
-			}
+	w := &checkWatch{}
+	status := map[string]string{}
+	w.poll = startPoller(100*time.Millisecond, func(ctx context.Context) {
+		hcs, _, err := c.Health().Node(node, (&api.QueryOptions{AllowStale: true}).WithContext(ctx))
+		if err != nil {
+			return
 		}
-	}()
+		for _, hc := range hcs {
+			if hc.Status == api.HealthCritical && status[hc.CheckID] != api.HealthCritical {
+				w.critical = append(w.critical, criticalCheck{at: time.Now(), check: hc.CheckID, output: hc.Output})
+			}
+			status[hc.CheckID] = hc.Status
+		}
+	})
 	return w
 }
 
 func (w *checkWatch) stop() []criticalCheck {
-	close(w.done)
-	return <-w.critical
+	w.poll.stop()
+	return w.critical
 }
 
 // TestFaultHandoffs300 is the full proof 7.
