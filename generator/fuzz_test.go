@@ -9,22 +9,12 @@ import (
 
 // FuzzValidRenders: whatever jobspec accepts, the generator renders, in
 // both formats ("this is a bug if validate passes" must never be
-// printed). The examples, the init template and hostile values are the
-// seeds; `go test -fuzz FuzzValidRenders ./generator` explores.
+// printed). The seeds are examples.ValidSeeds (the examples, the init
+// template, hostile values), which cmd/kantree-nomad's argv test runs too;
+// `go test -fuzz FuzzValidRenders ./generator` explores.
 func FuzzValidRenders(f *testing.F) {
-	for _, src := range examples.Sources(f) {
+	for _, src := range examples.ValidSeeds(f) {
 		f.Add(src)
-	}
-	f.Add(jobspec.InitTemplate)
-	base := "kantree {\n  version = \"8.4.1\"\n  server_name = \"k.example.com\"\n  archive { url = \"https://x/k.tgz\" }\n}\n"
-	for _, extra := range []string{
-		"config {\n  settings = { subject = \"[{{project}}] $${x} %%{y}\" }\n}\n",
-		"process \"web\" {\n  env = { A = \"$${NOMAD_ALLOC_ID}\" }\n  count = 2147483647\n}\n",
-		"kantree_nomad {\n  url = \"https://x/kn.tar.gz\"\n}\nsecrets {\n  path = \"a/b.c-d_e\"\n}\n",
-		"load_balancer {\n  kind = \"fabio\"\n}\nprocess \"web\" {\n  shutdown_delay = \"3s\"\n}\n",
-		"nomad_version = \"1.6\"\nsecrets {\n  provider = \"vault\"\n  vault_policies = [\"k\"]\n}\n",
-	} {
-		f.Add([]byte(base + extra))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		dep, _, diags := jobspec.Parse("kantree.hcl", src, jobspec.LoadOptions{})

@@ -4,10 +4,6 @@ import (
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
 )
 
-// preflightTimeout bounds a task's wait for PostgreSQL, Redis and its
-// release's migration before Nomad restarts it.
-const preflightTimeout = "5m"
-
 // plan holds a resolved deployment and the secrets view the templates
 // share. Every default, name and path comes from jobspec already: the
 // generator translates, it never decides or checks again.

@@ -18,7 +18,7 @@ import (
 func (p *plan) preflightTask() (*api.Task, error) {
 	t := p.task("preflight")
 	t.Lifecycle = &api.TaskLifecycle{Hook: "prestart", Sidecar: false}
-	p.command(t, []string{"preflight", "-timeout", preflightTimeout, "-release", p.d.Kantree.Version})
+	p.command(t, []string{"preflight", "-timeout", formatDuration(rules.PreflightTimeout), "-release", p.d.Kantree.Version})
 	env, err := p.envTemplate(false)
 	if err != nil {
 		return nil, err
@@ -79,16 +79,12 @@ func (p *plan) migrateTask() (*api.Task, error) {
 	t.Env = map[string]string{"KANTREE_INSTANCE_ID": "${NOMAD_ALLOC_ID}", "KANTREE_VERSION": p.d.Kantree.Version, "KANTREE_CONFIG": p.d.Layout.ConfigPath}
 	web := p.d.Process("web")
 	t.Resources = &api.Resources{CPU: new(web.CPU), MemoryMB: new(web.Memory)}
-	// migrate gives upgrade_db its -kill-grace (10s by default) after a
-	// SIGTERM and then records the attempt as killed; Nomad must not
-	// SIGKILL migrate before that.
-	t.KillTimeout = new(migrateKillTimeout)
+	// migrate gives upgrade_db its -kill-grace (rules.MigrateKillGrace)
+	// after a SIGTERM and then records the attempt as killed; Nomad must
+	// not SIGKILL migrate before that.
+	t.KillTimeout = new(rules.MigrateKillTimeout)
 	return t, nil
 }
-
-// migrateKillTimeout is the upgrade-db task's kill_timeout: migrate's
-// default kill grace (10s) with room to record the attempt and unlock.
-const migrateKillTimeout = 30 * time.Second
 
 // task returns a task with its driver chosen and the Vault block set when
 // secrets come from Vault: a role (workload identity) from Nomad 1.7 on,

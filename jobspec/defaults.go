@@ -1,8 +1,6 @@
 package jobspec
 
 import (
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/rules"
@@ -37,17 +35,12 @@ const RealtimeSince = "9.0"
 
 const realtimeMajor = 9
 
-var versionRE = regexp.MustCompile(`^(\d+)\.(\d+)(\.\d+)?([-+][0-9A-Za-z.+-]+)?$`)
-
 // versionMajor returns the major number of a Kantree version, or false when
-// the version is not major.minor[.patch][-pre][+build].
+// the version is not a release as rules.ParseVersion reads it: the grammar
+// has one owner, which migrate's and preflight's -release flags use too.
 func versionMajor(v string) (int, bool) {
-	m := versionRE.FindStringSubmatch(v)
-	if m == nil {
-		return 0, false
-	}
-	major, err := strconv.Atoi(m[1])
-	return major, err == nil
+	r, err := rules.ParseVersion(v)
+	return r.Major, err == nil
 }
 
 // processDefaults are the per-kind defaults of a process group.

@@ -143,9 +143,9 @@ func DiagControlChars(name string, rng hcl.Range) *hcl.Diagnostic {
 }
 
 // DiagBadVersion reports a Kantree version that is not major.minor[.patch].
-func DiagBadVersion(got string, rng hcl.Range) *hcl.Diagnostic {
+func DiagBadVersion(got string, err error, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Invalid Kantree version",
-		fmt.Sprintf("%q is not a Kantree release number. Write it as major.minor or major.minor.patch, for example \"8.4.1\".", got))
+		fmt.Sprintf("%q is not a Kantree release number (%v). Write it as major.minor or major.minor.patch without leading zeros, optionally with -pre and +build, for example \"8.4.1\" or \"9.0.0-rc1\"; migrate and preflight read -release with the same grammar.", got, err))
 }
 
 // DiagDeliveryBoth reports a kantree block with both archive and docker.

@@ -32,8 +32,8 @@ func (d *decoder) kantree(dep *Deployment, b *hcl.Block, file hcl.Range) {
 	k := &dep.Kantree
 	a, blocks := d.block(b, "kantree", []field{
 		{"version", then(ranged(&k.VersionRange, required(&k.Version)), func(attrs, string) {
-			if _, ok := versionMajor(k.Version); !ok {
-				d.add(DiagBadVersion(k.Version, k.VersionRange))
+			if _, err := rules.ParseVersion(k.Version); err != nil {
+				d.add(DiagBadVersion(k.Version, err, k.VersionRange))
 			}
 		})},
 		{"realtime", boolean(&k.Realtime)},

@@ -59,7 +59,7 @@ func TestCompareVersions(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "8", "8.x", "8.4.1.2", "08.1", "8.4-", "1..2"} {
+	for _, bad := range []string{"", "8", "8.x", "8.4.1.2", "08.1", "08.4", "8.4.01", "8.4-", "1..2", "8.4+", "8.4-rc..1", "8.4-a b", "8.4-${x}", "8.4-{{x}}", "8.4+é"} {
 		if _, err := ParseVersion(bad); err == nil {
 			t.Errorf("ParseVersion(%q) accepted", bad)
 		}

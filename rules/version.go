@@ -8,6 +8,11 @@ import (
 
 // Version is a release number major.minor[.patch][-pre][+build], as Kantree
 // and Nomad write them. Build metadata is kept but never compared.
+//
+// This is the one grammar of a release: kantree.hcl's kantree.version
+// (jobspec), the -release flags of migrate and preflight, the migration
+// ledger and the operator's checks all parse with ParseVersion, so what
+// validate accepts every task accepts.
 type Version struct {
 	Major, Minor, Patch int
 	Pre                 string // "" for a release; "rc1", "beta.2"...
@@ -16,7 +21,10 @@ type Version struct {
 }
 
 // ParseVersion parses "8.4", "8.4.1", "9.0.0-rc1", "1.6.1+ent"; a leading
-// "v" is accepted.
+// "v" is accepted. Numbers have no leading zero ("08.4" and "8.4.01" are
+// refused: they would compare equal to 8.4 and 8.4.1 while naming another
+// release); pre-release and build are dot-separated identifiers of ASCII
+// letters, digits and '-'.
 func ParseVersion(s string) (Version, error) {
 	v := Version{text: s}
 	rest := strings.TrimPrefix(s, "v")
@@ -25,8 +33,13 @@ func ParseVersion(s string) (Version, error) {
 	}
 	if i := strings.IndexByte(rest, '-'); i >= 0 {
 		rest, v.Pre = rest[:i], rest[i+1:]
-		if v.Pre == "" {
-			return Version{}, fmt.Errorf("version %q: empty pre-release after '-'", s)
+		if err := checkIdents(v.Pre); err != nil {
+			return Version{}, fmt.Errorf("version %q: pre-release %q: %w", s, v.Pre, err)
+		}
+	}
+	if i := strings.IndexByte(s, '+'); i >= 0 {
+		if err := checkIdents(v.Build); err != nil {
+			return Version{}, fmt.Errorf("version %q: build %q: %w", s, v.Build, err)
 		}
 	}
 	parts := strings.Split(rest, ".")
@@ -37,11 +50,26 @@ func ParseVersion(s string) (Version, error) {
 	for i, p := range parts {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 || p == "" || (len(p) > 1 && p[0] == '0') {
-			return Version{}, fmt.Errorf("version %q: %q is not a number", s, p)
+			return Version{}, fmt.Errorf("version %q: %q is not a number without leading zeros", s, p)
 		}
 		*nums[i] = n
 	}
 	return v, nil
+}
+
+// checkIdents checks dot-separated identifiers of [0-9A-Za-z-].
+func checkIdents(s string) error {
+	for _, id := range strings.Split(s, ".") {
+		if id == "" {
+			return fmt.Errorf("empty identifier")
+		}
+		for _, r := range id {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return fmt.Errorf("%q is not an ASCII letter, digit or '-'", r)
+			}
+		}
+	}
+	return nil
 }
 
 // String returns the version as it was written.

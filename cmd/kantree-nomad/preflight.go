@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
@@ -19,27 +18,11 @@ import (
 // -postgres and -redis override them, but put secrets in argv, where every
 // user of the node can read them.
 func runPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("preflight", "[-timeout 2m] [-release V] [-postgres URL] [-redis URL]", stderr)
-	pg := fs.String("postgres", "", "PostgreSQL URL or DSN (default $DATABASE_URL; prefer the variable: argv is public)")
-	rd := fs.String("redis", "", "Redis URL: redis://, rediss:// or redis-sentinel:// (default $REDIS_URL)")
-	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
-	attempt := fs.Duration("attempt-timeout", 10*time.Second, "bound of one connection attempt")
-	maxBackoff := fs.Duration("max-backoff", 10*time.Second, "longest wait between attempts")
-	release := fs.String("release", "", "require the schema to be at this release, as recorded by migrate")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	cfg, pg, rd, err := parsePreflightFlags(args, stderr)
+	if err != nil {
+		return flagExit(err)
 	}
-	if fs.NArg() > 0 {
-		printError(stderr, runtimeUsage("preflight takes no arguments, got %q", fs.Args()))
-		return 2
-	}
-	cfg := preflight.Config{
-		PostgresDSN: runtimeEnv(*pg, "DATABASE_URL"), RedisURL: runtimeEnv(*rd, "REDIS_URL"),
-		Release: *release, Timeout: *timeout, AttemptTimeout: *attempt, MaxBackoff: *maxBackoff,
-	}
+	cfg.PostgresDSN, cfg.RedisURL = runtimeEnv(pg, "DATABASE_URL"), runtimeEnv(rd, "REDIS_URL")
 	secrets := append(diagnosis.Secrets(cfg.PostgresDSN), diagnosis.Secrets(cfg.RedisURL)...)
 	out := diagnosis.NewOutput(stdout, stderr, secrets...)
 	cfg.Log = out.Log.With("cmd", "preflight")
@@ -53,6 +36,27 @@ func runPreflight(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return 0
 }
 
+// parsePreflightFlags reads preflight's command line into a Config
+// (without the URLs) and the -postgres and -redis flags. A mistake is
+// printed on stderr and returned as errPrinted (flag.ErrHelp for -help).
+func parsePreflightFlags(args []string, stderr io.Writer) (cfg preflight.Config, pg, rd string, err error) {
+	fs := newFlagSet("preflight", "[-timeout 5m] [-release V] [-postgres URL] [-redis URL]", stderr)
+	fs.StringVar(&pg, "postgres", "", "PostgreSQL URL or DSN (default $DATABASE_URL; prefer the variable: argv is public)")
+	fs.StringVar(&rd, "redis", "", "Redis URL: redis://, rediss:// or redis-sentinel:// (default $REDIS_URL)")
+	fs.DurationVar(&cfg.Timeout, "timeout", rules.PreflightTimeout, "give up after this long")
+	fs.DurationVar(&cfg.AttemptTimeout, "attempt-timeout", rules.PreflightAttemptTimeout, "bound of one connection attempt")
+	fs.DurationVar(&cfg.MaxBackoff, "max-backoff", rules.PreflightMaxBackoff, "longest wait between attempts")
+	fs.StringVar(&cfg.Release, "release", "", "require the schema to be at this release, as recorded by migrate")
+	if err := fs.Parse(args); err != nil {
+		return cfg, "", "", parseError(err)
+	}
+	if fs.NArg() > 0 {
+		printError(stderr, runtimeUsage("preflight takes no arguments, got %q", fs.Args()))
+		return cfg, "", "", errPrinted
+	}
+	return cfg, pg, rd, nil
+}
+
 // runtimeEnv returns flagValue, or the environment variable name when the
 // flag was not given.
 func runtimeEnv(flagValue, name string) string {
@@ -60,6 +64,18 @@ func runtimeEnv(flagValue, name string) string {
 		return flagValue
 	}
 	return os.Getenv(name)
+}
+
+// errPrinted is a command-line mistake already reported on stderr.
+var errPrinted = errors.New("command line refused")
+
+// parseError is what a FlagSet's Parse error becomes: flag.ErrHelp stays,
+// anything else was printed by the FlagSet.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return errPrinted
 }
 
 // printRuntimeErrors prints each error of a joined error with its own

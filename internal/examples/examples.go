@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
@@ -28,6 +30,51 @@ func Sources(t testing.TB) [][]byte {
 	var out [][]byte
 	for _, p := range paths(t) {
 		out = append(out, read(t, p))
+	}
+	return out
+}
+
+// ValidSeeds is the corpus of deployment files the tests over "every valid
+// file" share: the examples, the init template, hostile values on a small
+// base, and the inputs `go test -fuzz FuzzValidRenders ./generator` saved
+// under generator/testdata/fuzz. Invalid ones are left to the caller to
+// skip (jobspec decides).
+func ValidSeeds(t testing.TB) [][]byte {
+	t.Helper()
+	out := append(Sources(t), []byte(jobspec.InitTemplate))
+	base := "kantree {\n  version = \"8.4.1\"\n  server_name = \"k.example.com\"\n  archive { url = \"https://x/k.tgz\" }\n}\n"
+	for _, extra := range []string{
+		"config {\n  settings = { subject = \"[{{project}}] $${x} %%{y}\" }\n}\n",
+		"process \"web\" {\n  env = { A = \"$${NOMAD_ALLOC_ID}\" }\n  count = 2147483647\n}\n",
+		"kantree_nomad {\n  url = \"https://x/kn.tar.gz\"\n}\nsecrets {\n  path = \"a/b.c-d_e\"\n}\n",
+		"load_balancer {\n  kind = \"fabio\"\n}\nprocess \"web\" {\n  shutdown_delay = \"3s\"\n}\n",
+		"nomad_version = \"1.6\"\nsecrets {\n  provider = \"vault\"\n  vault_policies = [\"k\"]\n}\n",
+		"lock {\n  key = \"a/b-c/d.e\"\n}\nprocess \"scheduler\" {\n  count = 2\n}\n",
+	} {
+		out = append(out, []byte(base+extra))
+	}
+	for _, v := range []string{"9.0.0-rc.1+build-7", "v8.4", "10.0", "08.4", "8.4.01"} {
+		out = append(out, []byte(strings.Replace(base, "8.4.1", v, 1)))
+	}
+	return append(out, savedCorpus(t, "FuzzValidRenders")...)
+}
+
+// savedCorpus reads the inputs the fuzzer saved for target under
+// generator/testdata/fuzz (go test fuzz v1 files holding one []byte).
+func savedCorpus(t testing.TB, target string) [][]byte {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(testbed.RepoRoot(t), "generator", "testdata", "fuzz", target, "*"))
+	var out [][]byte
+	for _, f := range files {
+		lines := strings.SplitN(string(read(t, f)), "\n", 3)
+		if len(lines) < 2 || lines[0] != "go test fuzz v1" || !strings.HasPrefix(lines[1], "[]byte(") {
+			t.Fatalf("%s: not a go test fuzz v1 file with one []byte", f)
+		}
+		v, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, []byte(v))
 	}
 	return out
 }

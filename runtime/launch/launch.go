@@ -29,11 +29,23 @@ type Config struct {
 	Stderr  io.Writer
 }
 
+// Validate refuses a configuration launch cannot run: no command, or no
+// root.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Command) == 0:
+		return rules.WithHint(errors.New("launch: no command"), "Put the command after --, for example -- ./platform run web.")
+	case c.Root == "":
+		return rules.WithHint(errors.New("launch: empty -root"), "Pass the Kantree root, for example -root local/kantree.")
+	}
+	return nil
+}
+
 // Prepare changes into the root and runs the init command unless the root
 // already has the marker. It returns the command's resolved path.
 func Prepare(ctx context.Context, c Config) (string, error) {
-	if len(c.Command) == 0 {
-		return "", rules.WithHint(errors.New("launch: no command"), "Put the command after --, for example -- ./platform run web.")
+	if err := c.Validate(); err != nil {
+		return "", err
 	}
 	if err := os.Chdir(c.Root); err != nil {
 		return "", rules.WithHint(fmt.Errorf("launch: Kantree root: %w", err),

@@ -65,22 +65,39 @@ const takeoverMargin = 2 * time.Second
 // grace earlier.
 const fenceMargin = time.Second
 
+// Defaults of Config, which migrate's flags show too.
+const (
+	DefaultPoll      = 500 * time.Millisecond
+	DefaultCheck     = time.Second
+	DefaultPingLimit = 5 * time.Second
+	DefaultGrace     = rules.MigrateKillGrace
+	DefaultLease     = 30 * time.Second
+	DefaultRecordFor = rules.MigrateRecordFor
+)
+
 func (c *Config) defaults() {
 	if c.LockKey == 0 {
 		c.LockKey = DefaultLockKey
 	}
-	c.Poll = orDefault(c.Poll, 500*time.Millisecond)
-	c.Check = orDefault(c.Check, time.Second)
-	c.PingLimit = orDefault(c.PingLimit, 5*time.Second)
-	c.Grace = orDefault(c.Grace, 10*time.Second)
-	c.Lease = orDefault(c.Lease, 30*time.Second)
-	c.RecordFor = orDefault(c.RecordFor, 2*time.Minute)
+	c.Poll = orDefault(c.Poll, DefaultPoll)
+	c.Check = orDefault(c.Check, DefaultCheck)
+	c.PingLimit = orDefault(c.PingLimit, DefaultPingLimit)
+	c.Grace = orDefault(c.Grace, DefaultGrace)
+	c.Lease = orDefault(c.Lease, DefaultLease)
+	c.RecordFor = orDefault(c.RecordFor, DefaultRecordFor)
 	if c.Unknown == "" {
 		c.Unknown = UnknownStop
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+}
+
+// Validate applies the defaults to c and refuses settings under which the
+// fence cannot work: what Run checks before it connects.
+func (c *Config) Validate() error {
+	c.defaults()
+	return c.check()
 }
 
 // check refuses settings under which the fence cannot work.

@@ -3,10 +3,12 @@ package preflight
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
 	"github.com/kantree-nomad/kantree-nomad/runtime/retry"
 )
@@ -16,9 +18,9 @@ type Config struct {
 	PostgresDSN    string        // PostgreSQL URL or DSN (multi-host allowed)
 	RedisURL       string        // redis://, rediss:// or redis-sentinel:// URL
 	Release        string        // when set, the schema must be at this release
-	Timeout        time.Duration // give up after this long (default 2m)
-	AttemptTimeout time.Duration // bound of one attempt (default 10s)
-	MaxBackoff     time.Duration // cap of the default backoff (default 10s)
+	Timeout        time.Duration // give up after this long (default rules.PreflightTimeout)
+	AttemptTimeout time.Duration // bound of one attempt (default rules.PreflightAttemptTimeout)
+	MaxBackoff     time.Duration // cap of the default backoff (default rules.PreflightMaxBackoff)
 	Backoff        retry.Backoff // default retry.DefaultBackoff(MaxBackoff)
 	Clock          retry.Clock   // default retry.SystemClock
 	Log            *slog.Logger  // one line per attempt
@@ -35,6 +37,9 @@ type Report struct {
 // check that did not pass; each is a *diagnosis.Diagnosis when the cause
 // was recognised.
 func Run(ctx context.Context, cfg Config) (Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return Report{}, err
+	}
 	cfg.defaults()
 	loop := &retry.Loop{Clock: cfg.Clock, Backoff: cfg.Backoff, Attempt: cfg.AttemptTimeout,
 		Deadline: cfg.Clock.Now().Add(cfg.Timeout), Log: cfg.Log}
@@ -54,12 +59,24 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	return Report{Postgres: found[0], Redis: found[1]}, errors.Join(errs...)
 }
 
+// Validate refuses a configuration preflight cannot run with: a -release
+// that is not a release (rules.ParseVersion, the grammar validate uses).
+func (c *Config) Validate() error {
+	if c.Release == "" {
+		return nil
+	}
+	if _, err := rules.ParseVersion(c.Release); err != nil {
+		return rules.WithHint(fmt.Errorf("preflight: -release: %w", err), "give the Kantree release as major.minor[.patch], e.g. 8.4.1")
+	}
+	return nil
+}
+
 func (c *Config) defaults() {
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Minute
+		c.Timeout = rules.PreflightTimeout
 	}
 	if c.AttemptTimeout <= 0 {
-		c.AttemptTimeout = 10 * time.Second
+		c.AttemptTimeout = rules.PreflightAttemptTimeout
 	}
 	if c.Clock == nil {
 		c.Clock = retry.SystemClock{}
