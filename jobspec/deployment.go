@@ -158,6 +158,13 @@ type Config struct {
 	// Settings are extra top-level keys written into config-prod.yml, in
 	// sorted key order, as strings, numbers or booleans.
 	Settings map[string]string
+	// SettingRanges point at each setting's key (or at the settings
+	// attribute when the map is not written out literally).
+	SettingRanges map[string]hcl.Range
+	// ExternalQueues are queues another system's workers serve: a queue_*
+	// setting may route to them without a worker group here.
+	ExternalQueues      []string
+	ExternalQueuesRange hcl.Range
 	// LicenseFile is the license's file name under Root (default "license.txt").
 	LicenseFile string
 }
@@ -276,7 +283,9 @@ type Process struct {
 	Memory  int      // MB
 	Command []string // e.g. ["./platform", "run", "web"]
 	Queues  []string // extra worker groups only
-	Env     map[string]string
+	// QueuesRange points at a worker group's queues (or its block).
+	QueuesRange hcl.Range
+	Env         map[string]string
 
 	// Port is the port the process listens on inside its network namespace
 	// (web 5000, push 4000 by default); 0 for processes that listen on none.

@@ -336,3 +336,39 @@ func DiagTimingOrder(a string, av time.Duration, b string, bv time.Duration, rng
 	return errorDiag(rng, "Deployment timings out of order",
 		fmt.Sprintf("%s (%s) must be shorter than %s (%s): Nomad refuses the job otherwise. Lower %s or raise %s.", a, av, b, bv, a, b))
 }
+
+func warningDiag(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
+	d := errorDiag(rng, summary, detail)
+	d.Severity = hcl.DiagWarning
+	return d
+}
+
+// DiagUnservedQueue reports a queue_* setting that routes tasks to a queue
+// no worker serves: they would pile up for ever.
+func DiagUnservedQueue(setting, queue string, served []string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Queue served by no worker",
+		fmt.Sprintf("settings.%s routes Kantree's tasks to queue %q, but no worker here serves it (served: %s), so those tasks would wait for ever. Add worker_group %q { queues = [%q] } (or add %q to an existing group's queues), or, when workers outside this deployment serve it, list it in config.external_queues = [%q].",
+			setting, queue, strings.Join(served, ", "), queue, queue, queue, queue))
+}
+
+// DiagUnroutedQueue warns about a worker group serving a queue that no
+// queue_* setting routes to.
+func DiagUnroutedQueue(group, queue string, rng hcl.Range) *hcl.Diagnostic {
+	return warningDiag(rng, "Queue nothing routes to",
+		fmt.Sprintf("Worker group %s serves queue %q, but no queue_* setting in config.settings routes tasks there (nor is it %q), so these workers may sit idle. Route a kind of task to it (for example settings = { queue_automations = %q }), or remove the queue.",
+			group, queue, DefaultQueue, queue))
+}
+
+// DiagSettingType reports a setting whose value has the wrong type.
+func DiagSettingType(name, got, want string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Wrong type for setting",
+		fmt.Sprintf("settings.%s is a %s; Kantree reads %s. Quote it.", name, got, want))
+}
+
+// DiagUnknownQueueSetting warns about a queue_ setting Kantree's scaling
+// guide does not list (a typo routes nothing).
+func DiagUnknownQueueSetting(name string, rng hcl.Range) *hcl.Diagnostic {
+	return warningDiag(rng, "Unknown queue setting",
+		fmt.Sprintf("settings.%s is not one of Kantree's queue settings (%s); Kantree will not route anything by it. Check the spelling.",
+			name, strings.Join(QueueSettings, ", ")))
+}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // After minimal (6 lines), appended text starts on line 7.
@@ -96,6 +98,11 @@ func TestDiagnostics(t *testing.T) {
 		{name: "bad checksum", src: "kantree_nomad {\n  url = \"https://e/x\"\n  checksum = \"sha256:abc\"\n}\n", wantSummary: "Invalid checksum", wantLine: 9},
 		{name: "binary url and path", src: "kantree_nomad {\n  url = \"https://e/x\"\n  path = \"/bin/x\"\n}\n", wantSummary: "Conflicting arguments", wantLine: 9},
 		{name: "queue twice", src: "worker_group \"a\" {\n  queues = [\"low\"]\n}\nworker_group \"b\" {\n  queues = [\"low\"]\n}\n", wantSummary: "Queue listed twice", wantLine: 11},
+		{name: "queue setting no worker serves", src: "config {\n  settings = {\n    queue_automations = \"automations\"\n  }\n}\n", wantSummary: "Queue served by no worker", wantLine: 9, wantDetail: "external_queues"},
+		{name: "second queue setting unserved", src: "worker_group \"low\" {}\nconfig {\n  settings = {\n    queue_related_cards = \"low\"\n    queue_batch_actions = \"batch\"\n  }\n}\n", wantSummary: "Queue served by no worker", wantLine: 11, wantDetail: "served: default, low"},
+		{name: "queue setting a number", src: "config {\n  settings = {\n    queue_automations = 3\n  }\n}\n", wantSummary: "Wrong type for setting", wantLine: 9, wantDetail: "a string"},
+		{name: "queue setting a bool", src: "config {\n  settings = { queue_batch_actions = true }\n}\n", wantSummary: "Wrong type for setting", wantLine: 8},
+		{name: "external queue name with action", src: "config {\n  external_queues = [\"{{x}}\"]\n}\n", wantSummary: "Invalid queue name", wantLine: 8},
 		{name: "bad worker group name", src: "worker_group \"Low Prio\" {}\n", wantSummary: "Invalid worker group name", wantLine: 7},
 		{name: "empty datacenters", src: "datacenters = []\n", wantSummary: "Empty list", wantLine: 7},
 		{name: "bad job name", src: "job = \"my job\"\n", wantSummary: "Invalid job name", wantLine: 7},
@@ -168,6 +175,44 @@ func TestLockTimingRangeMapping(t *testing.T) {
 			line := strings.Split(minimal+src, "\n")[d.Subject.Start.Line-1]
 			if !strings.Contains(line, field) {
 				t.Errorf("diagnostic points at %q, want the %s line", line, field)
+			}
+		})
+	}
+}
+
+// TestQueueRouting: a queue served here, by the main worker (default) or
+// another system (external_queues) is accepted; a worker group whose
+// queue nothing routes to, or a misspelt queue setting, gives a warning
+// at its line.
+func TestQueueRouting(t *testing.T) {
+	tests := []struct {
+		name        string
+		src         string
+		wantWarning string // summary; "" for none
+		wantLine    int
+	}{
+		{name: "served by a worker group", src: "worker_group \"auto\" {\n  queues = [\"automations\"]\n}\nconfig {\n  settings = { queue_automations = \"automations\" }\n}\n"},
+		{name: "served by the main worker", src: "config {\n  settings = { queue_automations = \"default\" }\n}\n"},
+		{name: "served by a custom worker command", src: "process \"worker\" {\n  command = [\"./platform\", \"run\", \"worker\", \"--queue=default\", \"--queue\", \"hooks\"]\n}\nconfig {\n  settings = { queue_project_hooks = \"hooks\" }\n}\n"},
+		{name: "served elsewhere", src: "config {\n  settings = { queue_automations = \"ext\" }\n  external_queues = [\"ext\"]\n}\n"},
+		{name: "worker group nothing routes to", src: "worker_group \"idle\" {\n  queues = [\"idle\"]\n}\n", wantWarning: "Queue nothing routes to", wantLine: 8},
+		{name: "misspelt queue setting", src: "config {\n  settings = {\n    queue_automation = \"x\"\n  }\n}\n", wantWarning: "Unknown queue setting", wantLine: 9},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dep, _, diags := Parse("kantree.hcl", []byte(minimal+tc.src), LoadOptions{})
+			if diags.HasErrors() || dep == nil {
+				t.Fatalf("refused: %s", diags)
+			}
+			if tc.wantWarning == "" {
+				if len(diags) > 0 {
+					t.Fatalf("unexpected diagnostics: %s", diags)
+				}
+				return
+			}
+			d := findDiag(t, diags, tc.wantWarning)
+			if d.Severity != hcl.DiagWarning || d.Subject == nil || d.Subject.Start.Line != tc.wantLine {
+				t.Errorf("got %v at %v, want a warning at line %d", d.Severity, d.Subject, tc.wantLine)
 			}
 		})
 	}

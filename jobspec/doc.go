@@ -118,7 +118,15 @@
 //	settings     map of strings, numbers or bools, written as extra keys.
 //	             Refused: database_url, redis_url, secret_key, server_name,
 //	             web_port, push_port (set elsewhere), names that look like
-//	             secrets, and URLs with a password.
+//	             secrets, and URLs with a password. Kantree's queue
+//	             settings (QueueSettings: queue_automations, ...) must be
+//	             strings naming a queue some worker serves: the main worker
+//	             serves "default", a worker_group its queues, a custom
+//	             command its --queue arguments. Anything else is an error
+//	             at the setting's line, unless external_queues lists it. A
+//	             worker group whose queue nothing routes to, and a
+//	             queue_* setting Kantree does not know, are warnings.
+//	external_queues list(string): queues another system's workers serve
 //	license_file default "license.txt", under root
 //
 // scheduler_lock (once): the Consul lock that keeps one scheduler running.

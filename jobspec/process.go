@@ -204,6 +204,7 @@ func (d *decoder) workerGroups(dep *Deployment, groups hcl.Blocks, file hcl.Rang
 			}
 		})})
 		d.queues(p, a, queues)
+		p.QueuesRange = a.rangeOf("queues")
 		if !a.has("command") {
 			p.Command = []string{"./platform", "run", "worker"}
 			for _, q := range p.Queues {

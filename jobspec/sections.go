@@ -239,8 +239,21 @@ func (d *decoder) config(dep *Deployment, b *hcl.Block) {
 	if b == nil {
 		return
 	}
+	cfg.SettingRanges = map[string]hcl.Range{}
 	d.block(b, "config", []field{
-		{"settings", then(strMap(&cfg.Settings), func(a attrs, name string) { d.checkSettings(cfg.Settings, a.rangeOf(name)) })},
+		{"settings", then(strMap(&cfg.Settings), func(a attrs, name string) {
+			d.checkSettings(cfg.Settings, a.rangeOf(name))
+			cfg.SettingRanges = d.settingRanges(a.m[name])
+			d.checkQueueSettingTypes(a.m[name], cfg.SettingRanges)
+		})},
+		{"external_queues", then(strList(&cfg.ExternalQueues), func(a attrs, name string) {
+			cfg.ExternalQueuesRange = a.rangeOf(name)
+			for _, q := range cfg.ExternalQueues {
+				if !queueRE.MatchString(q) {
+					d.add(DiagInvalidName("queue name", q, "letters, digits, '_', '.', ':' and '-'", cfg.ExternalQueuesRange))
+				}
+			}
+		})},
 		{"license_file", valid(str, &cfg.LicenseFile, func(f string) bool { return f != "" && !strings.Contains(f, "..") },
 			"license file name", "a non-empty path under the Kantree root, without '..'")},
 	})

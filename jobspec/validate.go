@@ -12,6 +12,7 @@ func (d *decoder) validate(dep *Deployment) {
 	d.checkLock(dep)
 	d.checkLoadBalancer(dep)
 	d.checkPorts(dep)
+	d.checkQueues(dep)
 }
 
 // checkLock applies CheckLockTimings, the rule the supervisor applies
