@@ -33,6 +33,8 @@ type lbView struct {
 	WaitMin, WaitMax         string // consul-template's quiescence
 	Reaction                 string // WaitMax + the reload time
 	SystemJob                string // the LB system job's name, "" when not rendered
+	TLS                      *tlsView
+	InJob                    bool // the site of the system job (not the hosts' consul-template)
 }
 
 // maintenanceRetryAfter is the Retry-After of the maintenance page, in
@@ -79,6 +81,7 @@ func (p *plan) lbView() lbView {
 	if d.LB.SystemJob != nil {
 		v.SystemJob = d.LB.SystemJob.Job
 	}
+	v.TLS = tlsViewOf(d.LB.TLS, false)
 	return v
 }
 

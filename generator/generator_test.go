@@ -49,6 +49,7 @@ func cases(t *testing.T) []testCase {
 	for name, d := range testDeployments() {
 		out = append(out, testCase{name, d})
 	}
+	out = append(out, tlsCases(t)...)
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
 }

@@ -17,6 +17,7 @@ import (
 func (p *plan) lbJob() (*api.Job, error) {
 	sj := p.d.LB.SystemJob
 	view := p.lbView()
+	view.InJob, view.TLS = true, tlsViewOf(p.d.LB.TLS, true)
 	site, err := templates.Render("lb/nginx.conf.ctmpl", view)
 	if err != nil {
 		return nil, err
@@ -30,12 +31,21 @@ func (p *plan) lbJob() (*api.Job, error) {
 	j.Update = &api.UpdateStrategy{MaxParallel: new(1), Stagger: new(10 * time.Second)}
 	g := &api.TaskGroup{
 		Name:     new("nginx"),
-		Networks: []*api.NetworkResource{{ReservedPorts: []api.Port{{Label: "http", Value: p.d.LB.Listen}}}},
+		Networks: []*api.NetworkResource{{ReservedPorts: p.lbPorts()}},
 		Services: []*api.Service{p.lbService(sj)},
 		Tasks:    []*api.Task{p.lbTask(sj, string(main), string(site))},
 	}
 	j.TaskGroups = []*api.TaskGroup{g}
 	return j, nil
+}
+
+// lbPorts are the ports nginx listens on: http, and https with TLS.
+func (p *plan) lbPorts() []api.Port {
+	ports := []api.Port{{Label: "http", Value: p.d.LB.Listen}}
+	if t := p.d.LB.TLS; t != nil {
+		ports = append(ports, api.Port{Label: "https", Value: t.Listen})
+	}
+	return ports
 }
 
 // lbService registers the load balancer with a check on nginx's own
@@ -56,11 +66,11 @@ func (p *plan) lbTask(sj *jobspec.LBSystemJob, main, site string) *api.Task {
 		"command": sj.Nginx,
 		"args":    []string{"-p", "${NOMAD_TASK_DIR}/", "-c", "${NOMAD_TASK_DIR}/nginx.conf", "-e", "stderr", "-g", "daemon off;"},
 	}
-	if sj.Driver == "exec" && p.d.LB.Listen < 1024 {
+	if sj.Driver == "exec" && (p.d.LB.Listen < 1024 || p.d.LB.TLS != nil && p.d.LB.TLS.Listen < 1024) {
 		// exec runs nginx as nobody: binding a port below 1024 needs the capability.
 		config["cap_add"] = []string{"net_bind_service"}
 	}
-	return &api.Task{
+	t := &api.Task{
 		Name: "nginx", Driver: sj.Driver, Config: config,
 		KillSignal: "SIGQUIT", KillTimeout: new(30 * time.Second),
 		Templates: []*api.Template{
@@ -70,4 +80,13 @@ func (p *plan) lbTask(sj *jobspec.LBSystemJob, main, site string) *api.Task {
 		},
 		Resources: &api.Resources{CPU: new(200), MemoryMB: new(128)},
 	}
+	if tls := p.d.LB.TLS; tls != nil {
+		if tmpl := tlsTemplate(tls, p.d.Kantree.ServerName); tmpl != nil {
+			t.Templates = append(t.Templates, tmpl)
+		}
+		if tls.Source == jobspec.TLSSourceVaultKV || tls.Source == jobspec.TLSSourceVaultPKI {
+			t.Vault = p.task("nginx").Vault
+		}
+	}
+	return t
 }

@@ -56,6 +56,14 @@ func (p *plan) lbTags(proc *jobspec.Process, svc string) (routed, held []string)
 			rule += fmt.Sprintf(" && PathPrefix(`%s`)", p.d.LB.PushPath)
 		}
 		tags := []string{router + ".rule=" + rule, router + ".entrypoints=" + p.d.LB.Entrypoint}
+		if t := p.d.LB.TLS; t != nil {
+			// HTTPS on the router; the certificate is Traefik's (its file
+			// provider's default certificate, or the named resolver's).
+			tags = append(tags, router+".tls=true")
+			if t.CertResolver != "" {
+				tags = append(tags, router+".tls.certresolver="+t.CertResolver)
+			}
+		}
 		if proc.Kind == "push" {
 			sticky := "traefik.http.services." + svc + ".loadbalancer.sticky.cookie"
 			tags = append(tags, sticky+"=true", sticky+".name="+p.d.LB.CookieName, sticky+".httponly=true", sticky+".samesite=lax")

@@ -202,6 +202,8 @@ type LoadBalancer struct {
 	// SystemJob, when set, asks for the load balancer as a Nomad system
 	// job (<job>-lb) as well: nginx under exec on a node class.
 	SystemJob *LBSystemJob
+	// TLS, when set, serves Kantree over HTTPS at the load balancer.
+	TLS *LBTLS
 
 	// Reaction is how long after Consul drops an instance the load
 	// balancer stops sending it requests: nginx's WaitMax + ReloadTime, or
@@ -256,6 +258,45 @@ type NginxHost struct {
 	// ReloadTime bounds nginx -t plus the reload (default 1s).
 	ReloadTime time.Duration
 }
+
+// LBTLS is HTTPS at the load balancer (load_balancer.tls).
+//
+// With nginx, TLS 1.2 and 1.3 with Mozilla's "intermediate" cipher list;
+// with Traefik, the routers' tls tags (certificates are Traefik's own
+// configuration); Fabio terminates TLS on its listener, so the block is
+// refused there.
+type LBTLS struct {
+	// nginx: the HTTPS port (default 443), whether the HTTP port answers
+	// with a redirect to HTTPS (default true; false serves both), and HSTS
+	// (opt-in) with its max-age.
+	Listen       int
+	RedirectHTTP bool
+	HSTS         bool
+	HSTSMaxAge   time.Duration
+	// CertificateFile and KeyFile are the PEM files on the load-balancer
+	// hosts (default /etc/ssl/<job>/fullchain.pem and privkey.pem, as
+	// certbot names them). consul-template watches them and reloads nginx.
+	CertificateFile, KeyFile string
+	// Source is where the system job reads the certificate and key:
+	// "files" (CertificateFile and KeyFile on the node), "nomad" (a Nomad
+	// Variable at Path, items tls_certificate and tls_key), "vault_kv"
+	// (Vault KV v2 at Path, keys certificate and key) or "vault_pki" (a
+	// certificate for the server name issued by Vault PKI at Path).
+	Source string
+	Path   string
+	// CertResolver is the Traefik certificate resolver (Traefik only).
+	CertResolver string
+	Range        hcl.Range
+	SourceRange  hcl.Range
+}
+
+// Sources of the system job's certificate.
+const (
+	TLSSourceFiles    = "files"
+	TLSSourceNomad    = "nomad"
+	TLSSourceVaultKV  = "vault_kv"
+	TLSSourceVaultPKI = "vault_pki"
+)
 
 // LBSystemJob is the load balancer run as a Nomad system job.
 type LBSystemJob struct {

@@ -372,3 +372,44 @@ func DiagUnknownQueueSetting(name string, rng hcl.Range) *hcl.Diagnostic {
 		fmt.Sprintf("settings.%s is not one of Kantree's queue settings (%s); Kantree will not route anything by it. Check the spelling.",
 			name, strings.Join(QueueSettings, ", ")))
 }
+
+// DiagTLSFabio refuses a tls block with Fabio, which terminates TLS on its
+// listener, not per service.
+func DiagTLSFabio(rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Fabio cannot take TLS from service tags",
+		"Fabio terminates HTTPS on its own listener (proxy.addr = \":443;cs=<certificate source>\" in fabio.properties, with a cert source such as file, path, Consul or Vault); no service tag turns it on, and proto=https only makes Fabio speak HTTPS to the instances, which serve plain HTTP. Remove the tls block and configure Fabio's listener, or use kind \"nginx\" or \"traefik\".")
+}
+
+// DiagTLSTraefik refuses an nginx-only tls attribute with Traefik.
+func DiagTLSTraefik(name string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Argument does not apply to traefik",
+		fmt.Sprintf("%q only applies with kind \"nginx\": Traefik reads certificates from its own configuration (a file provider or a certificate resolver, named by cert_resolver here), and the HTTP redirect and HSTS are settings of its entrypoints and headers middleware. Remove it, and set that in Traefik's static configuration.", name))
+}
+
+// DiagTLSSourceNeedsJob refuses a certificate source other than files
+// without the system job that would read it.
+func DiagTLSSourceNeedsJob(source string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Certificate source without the system job",
+		fmt.Sprintf("source %q is read by the load balancer's system job, which this file does not render. Add load_balancer { system_job {} }, or use source \"files\" (the certificate and key files on the load-balancer hosts).", source))
+}
+
+// DiagTLSVaultLogin refuses a Vault certificate source when tasks have no
+// Vault login.
+func DiagTLSVaultLogin(source string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Certificate from Vault without a Vault login",
+		fmt.Sprintf("source %q reads the certificate from Vault, and the system job logs in to Vault as the secrets block says; here secrets.provider is not \"vault\". Set secrets { provider = \"vault\" } with vault_role or vault_policies (the policy must read the certificate path), or use source \"nomad\".", source))
+}
+
+// DiagTLSPort refuses an HTTPS port equal to the HTTP one.
+func DiagTLSPort(port int, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Port collision",
+		fmt.Sprintf("tls.listen %d is also load_balancer.listen, the plain HTTP port. Give HTTPS its own port (443 by default).", port))
+}
+
+// DiagTLSFilesInChroot refuses certificate files read by an exec system
+// job, whose chroot holds a copy of /etc taken at start: a renewed
+// certificate would never be seen.
+func DiagTLSFilesInChroot(rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Certificate files unseen by the system job",
+		"With source \"files\", the system job's nginx would read certificate_file and key_file, but the exec driver runs it in a chroot holding a copy of /etc made when the task starts: a renewed certificate would never reach it. Set source = \"nomad\" (a Nomad Variable), \"vault_kv\" or \"vault_pki\", or system_job { driver = \"raw_exec\" }.")
+}

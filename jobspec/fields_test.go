@@ -21,7 +21,7 @@ import (
 // to it from the top level ("" is the top level).
 var blockPaths = []string{"", "kantree", "kantree/archive", "kantree/docker", "process", "process/constraint",
 	"process/spread", "process/spread/target", "worker_group", "worker_group/spread", "secrets", "config",
-	"scheduler_lock", "load_balancer", "load_balancer/nginx", "load_balancer/system_job", "kantree_nomad",
+	"scheduler_lock", "load_balancer", "load_balancer/nginx", "load_balancer/system_job", "load_balancer/tls", "kantree_nomad",
 	"consul", "variable"}
 
 // testLabels are the labels given to labelled blocks.

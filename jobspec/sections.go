@@ -334,7 +334,7 @@ func (d *decoder) loadBalancer(dep *Deployment, b *hcl.Block) {
 		{"canaries", oneOf(&lb.Canaries, "hold", "route")},
 		{"reaction_time", guarded(lbOnly(lb, `"traefik" or "fabio" (nginx's is wait_max + reload_time in its nginx block)`, "traefik", "fabio"),
 			duration(&lb.Reaction, true))},
-	}, hcl.BlockHeaderSchema{Type: "nginx"}, hcl.BlockHeaderSchema{Type: "system_job"})
+	}, hcl.BlockHeaderSchema{Type: "nginx"}, hcl.BlockHeaderSchema{Type: "system_job"}, hcl.BlockHeaderSchema{Type: "tls"})
 	lb.KindRange, lb.ReactionRange = a.rangeOf("kind"), a.rangeOf("kind")
 	if a.decoded("reaction_time") {
 		lb.ReactionRange = a.rangeOf("reaction_time")
@@ -342,6 +342,9 @@ func (d *decoder) loadBalancer(dep *Deployment, b *hcl.Block) {
 		lb.Reaction = defaultReaction(lb)
 	}
 	d.lbBlocks(dep, blocks)
+	if lb.TLS != nil && lb.Kind == "traefik" && !a.has("entrypoint") {
+		lb.Entrypoint = DefaultTLSEntrypoint
+	}
 }
 
 // lbOnly refuses an attribute that only the balancers kinds (described
@@ -370,6 +373,9 @@ func (d *decoder) lbBlocks(dep *Deployment, blocks hcl.Blocks) {
 		default:
 			lb.SystemJob = d.lbSystemJob(blk)
 		}
+	}
+	if blk := d.single(blocks, "tls"); blk != nil {
+		lb.TLS = d.lbTLS(dep, blk)
 	}
 }
 
