@@ -29,6 +29,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	lease := fs.Duration("lease", 30*time.Second, "lease of a running attempt; a successor waits it out (plus 2s) after its holder goes silent")
 	recordFor := fs.Duration("record-for", 2*time.Minute, "how long to keep trying to record how the command ended")
 	unknown := fs.String("unknown", migrate.UnknownStop, "an earlier attempt of this release ended with no result recorded: stop, rerun or succeeded")
+	backups := addBackupFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -45,7 +46,12 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		DSN: dsn, Release: *release, LockKey: *key, Command: fs.Args(), Env: os.Environ(),
 		Host: migrateHost(), Stdout: out.Stdout, Stderr: out.Stderr, Log: out.Log.With("cmd", "migrate"),
 		Poll: *poll, Check: *check, PingLimit: *pingLimit, Grace: *grace, Wait: *wait,
-		Lease: *lease, RecordFor: *recordFor, Unknown: *unknown,
+		Lease: *lease, RecordFor: *recordFor, Unknown: *unknown, Backup: backups.config(os.Environ()),
+	}
+	if cfg.Backup == nil {
+		cfg.Log.Warn("no backup is taken before the upgrade (no -backup-dir or -backup-command)")
+	} else {
+		cfg.Backup.Stdout, cfg.Backup.Stderr, cfg.Backup.Log = out.Stdout, out.Stderr, cfg.Log
 	}
 	res, err := migrate.Run(ctx, cfg)
 	if err != nil {
@@ -57,6 +63,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			*release, res.Schema, res.Entry.Attempt, res.Entry.Host)
 		return 0
 	}
+	printBackup(out, res.Backup)
 	fmt.Fprintf(out.Stdout, "migrate: release %s applied (attempt %d)\n", *release, res.Entry.Attempt)
 	return 0
 }
