@@ -1,16 +1,15 @@
 package main
 
 import (
-	"fmt"
-
 	"flag"
-	"github.com/kantree-nomad/kantree-nomad/rules"
-	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
-	"github.com/kantree-nomad/kantree-nomad/runtime/migrate"
+	"fmt"
 	"os"
 	"time"
 
+	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/backup"
+	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
+	"github.com/kantree-nomad/kantree-nomad/runtime/migrate"
 )
 
 // ScratchVar names the environment variable that holds the URL of an
