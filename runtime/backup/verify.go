@@ -88,11 +88,26 @@ func restoreSchema(ctx context.Context, cfg *Config, path string) error {
 		return fmt.Errorf("backup: scratch database: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, string(sql)); err != nil {
+	if _, err := tx.Exec(ctx, withoutMetaCommands(sql)); err != nil {
 		return rules.WithHint(fmt.Errorf("backup: the archive's schema does not restore into the scratch database: %w", err),
 			"the scratch database must be empty and of the same PostgreSQL major version; the upgrade did not run")
 	}
 	return nil
+}
+
+// withoutMetaCommands drops psql's meta-command lines (pg_restore writes
+// \restrict and \unrestrict around a script since PostgreSQL 13.22, 14.19,
+// 15.14, 16.10 and 17.6); a schema-only script has no COPY data, so every
+// line starting with a backslash is one.
+func withoutMetaCommands(sql []byte) string {
+	lines := strings.Split(string(sql), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "\\") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // seal sums the verified partial archive, writes its .sha256 and renames it
