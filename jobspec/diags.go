@@ -336,3 +336,21 @@ func DiagTimingOrder(a string, av time.Duration, b string, bv time.Duration, rng
 	return errorDiag(rng, "Deployment timings out of order",
 		fmt.Sprintf("%s (%s) must be shorter than %s (%s): Nomad refuses the job otherwise. Lower %s or raise %s.", a, av, b, bv, a, b))
 }
+
+func warningDiag(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
+	r := rng
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: detail, Subject: &r}
+}
+
+// DiagBackupOff warns that migrations will run without a backup.
+func DiagBackupOff(rng hcl.Range) *hcl.Diagnostic {
+	return warningDiag(rng, "Migrations run without a backup",
+		"backup { enabled = false }: the upgrade-db job runs ./platform upgrade_db on the production database with no backup taken first, and rollback across a schema change will have nothing to restore. Take one yourself before every deploy of a new release, or remove enabled = false.")
+}
+
+// DiagBackupUnverified warns that a backup command that stores its backup
+// elsewhere is trusted on its exit status alone.
+func DiagBackupUnverified(rng hcl.Range) *hcl.Diagnostic {
+	return warningDiag(rng, "Backup not verified by kantree-nomad",
+		"The backup command has no volume, so it stores the backup elsewhere and kantree-nomad can check only that it exits 0 and prints the backup's location on its last line. Add volume = \"...\" and make the command write a pg_dump custom-format archive to $KANTREE_BACKUP_FILE to have it verified, listed and summed.")
+}

@@ -60,3 +60,11 @@ func LastBackupReport(log string) (BackupReport, bool) {
 	}
 	return BackupReport{}, false
 }
+
+// Backup defaults, shared by kantree.hcl's backup block and migrate's flags.
+const (
+	// BackupKeep is how many verified backups are kept by default.
+	BackupKeep = 5
+	// BackupTimeout bounds one backup by default.
+	BackupTimeout = time.Hour
+)

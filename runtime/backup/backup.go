@@ -58,10 +58,10 @@ type Result struct {
 }
 
 // DefaultKeep is how many verified archives are kept when Config.Keep is 0.
-const DefaultKeep = 5
+const DefaultKeep = rules.BackupKeep
 
 // DefaultTimeout bounds a backup when Config.Timeout is 0.
-const DefaultTimeout = time.Hour
+const DefaultTimeout = rules.BackupTimeout
 
 func (c *Config) defaults() {
 	if c.Keep == 0 {
