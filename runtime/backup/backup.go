@@ -117,7 +117,7 @@ func Take(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Duration = time.Since(start)
 	if cfg.Dir != "" {
-		res.Removed, err = Prune(cfg.Dir, cfg.Keep)
+		res.Removed, err = Prune(cfg.Dir, database(cfg.DSN), cfg.Keep)
 		if err != nil {
 			cfg.Log.Warn("retention could not remove old backups", "dir", cfg.Dir, "error", err)
 		}
@@ -128,7 +128,7 @@ func Take(ctx context.Context, cfg Config) (Result, error) {
 // takeFile writes the archive to a partial file in cfg.Dir, verifies it,
 // sums it and gives it its final name.
 func takeFile(ctx context.Context, cfg *Config, dbEnv []string) (Result, error) {
-	final := filepath.Join(cfg.Dir, ArchiveName(cfg.Release, cfg.Now()))
+	final := filepath.Join(cfg.Dir, ArchiveName(database(cfg.DSN), cfg.Release, cfg.Now()))
 	partial := final + ".partial"
 	if err := claim(partial); err != nil {
 		return Result{}, err

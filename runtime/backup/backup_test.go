@@ -23,7 +23,8 @@ func TestTakeVerifiesSumsAndNamesTheArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(dir, "kantree-20261203T100000.000Z-2.0.0.dump")
+	name := "kantree-" + dbName(t, db) + "-20261203T100000.000Z-2.0.0.dump"
+	want := filepath.Join(dir, name)
 	st, err := os.Stat(want)
 	if err != nil || res.Location != want || res.Size != st.Size() || res.Size == 0 || res.Method != backup.MethodPgDump {
 		t.Fatalf("result %+v, stat %v %v; want the archive %s", res, st, err, want)
@@ -32,7 +33,7 @@ func TestTakeVerifiesSumsAndNamesTheArchive(t *testing.T) {
 		t.Fatalf("checksum %q duration %v", res.Checksum, res.Duration)
 	}
 	sha256sum(t, want)
-	if got := names(t, dir); got != "kantree-20261203T100000.000Z-2.0.0.dump kantree-20261203T100000.000Z-2.0.0.dump.sha256" {
+	if got := names(t, dir); got != name+" "+name+".sha256" {
 		t.Fatalf("dir holds %q", got)
 	}
 }
@@ -43,7 +44,7 @@ func TestRetentionKeepsExactlyNAndTheNewestGood(t *testing.T) {
 	dir := t.TempDir()
 	// An archive with no .sha256 was never verified: retention neither
 	// counts nor deletes it.
-	unverified := filepath.Join(dir, backup.ArchiveName("1.0.0", t0.Add(-time.Hour)))
+	unverified := filepath.Join(dir, backup.ArchiveName(dbName(t, db), "1.0.0", t0.Add(-time.Hour)))
 	if err := os.WriteFile(unverified, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestRetentionKeepsExactlyNAndTheNewestGood(t *testing.T) {
 			t.Fatal(err)
 		}
 		all = append(all, res.Location)
-		kept, err := backup.Verified(dir)
+		kept, err := backup.Verified(dir, dbName(t, db))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,19 +71,31 @@ func TestRetentionKeepsExactlyNAndTheNewestGood(t *testing.T) {
 	if _, err := take(t, db, dir, 1, t0.Add(time.Hour), "sh", "-c", "exit 3"); err == nil {
 		t.Fatal("a command that exits 3 made a backup")
 	}
-	kept, _ := backup.Verified(dir)
+	kept, _ := backup.Verified(dir, dbName(t, db))
 	if strings.Join(kept, " ") != strings.Join(all[3:], " ") {
 		t.Fatalf("after a failed backup kept %v, want %v", kept, all[3:])
+	}
+	// Another database's archives in the same directory are its own: they
+	// neither count nor go.
+	other := sharedPostgres(t).CreateDatabase(t)
+	if _, err := take(t, other, dir, 1, t0.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := backup.Verified(dir, dbName(t, db)); len(kept) != 2 {
+		t.Fatalf("another database's backup changed this one's: %v", kept)
 	}
 	// keep 1: only the newest good one.
 	res, err := take(t, db, dir, 1, t0.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kept, _ = backup.Verified(dir); len(kept) != 1 || kept[0] != res.Location {
+	if kept, _ = backup.Verified(dir, dbName(t, db)); len(kept) != 1 || kept[0] != res.Location {
 		t.Fatalf("keep 1 kept %v, want [%s]", kept, res.Location)
 	}
-	if _, err := backup.Prune(dir, 0); err == nil {
+	if kept, _ := backup.Verified(dir, dbName(t, other)); len(kept) != 1 {
+		t.Fatalf("this database's retention removed another's backup: %v", kept)
+	}
+	if _, err := backup.Prune(dir, dbName(t, db), 0); err == nil {
 		t.Fatal("Prune with keep 0 was accepted")
 	}
 }

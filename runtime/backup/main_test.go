@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,4 +79,14 @@ func sha256sum(t *testing.T, archive string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sha256sum -c: %v\n%s", err, out)
 	}
+}
+
+// dbName is the database name in a URL.
+func dbName(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }

@@ -47,6 +47,15 @@ func libpqEnv(dsn string) ([]string, error) {
 	return env, nil
 }
 
+// database is the name of the database dsn connects to ("" if unreadable).
+func database(dsn string) string {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return ""
+	}
+	return cfg.Database
+}
+
 // parseProblem says what is wrong with a DSN without repeating its
 // secrets (pgconn's and net/url's errors may quote the whole string).
 func parseProblem(dsn string, err error) string {
