@@ -42,6 +42,10 @@ func TestGeneratedCommandLinesRun(t *testing.T) {
 	if out, err := task.run(t, upgrade, 60*time.Second); err != nil {
 		t.Fatalf("upgrade-db task: %v\n%s", err, out)
 	}
+	// The backup went to the task's view of the backup volume, first.
+	if got, _ := filepath.Glob(filepath.Join(task.backups, "kantree-*-8.4.1.dump")); len(got) != 1 {
+		t.Fatalf("backups in the volume: %v, want one", got)
+	}
 	if out, err := task.run(t, preflight, 60*time.Second); err != nil {
 		t.Fatalf("preflight after upgrade-db: %v\n%s", err, out)
 	}
@@ -51,11 +55,12 @@ func TestGeneratedCommandLinesRun(t *testing.T) {
 // stand-in platform, the secrets arrive as env (as from the env template).
 type taskDir struct {
 	dir, binary string
+	backups     string // stands for the backup host volume
 	secrets     []string
 }
 
 func newTaskDir(t *testing.T, databaseURL, redisURL string) *taskDir {
-	td := &taskDir{dir: t.TempDir(), binary: testbed.BuildKantreeNomad(t),
+	td := &taskDir{dir: t.TempDir(), binary: testbed.BuildKantreeNomad(t), backups: t.TempDir(),
 		secrets: []string{"DATABASE_URL=" + databaseURL, "REDIS_URL=" + redisURL}}
 	root := filepath.Join(td.dir, "local", "kantree")
 	if err := os.MkdirAll(root, 0o755); err != nil {
@@ -74,7 +79,7 @@ func newTaskDir(t *testing.T, databaseURL, redisURL string) *taskDir {
 func (td *taskDir) run(t *testing.T, task *api.Task, timeout time.Duration) (string, error) {
 	t.Helper()
 	vars := strings.NewReplacer("${NOMAD_TASK_DIR}", filepath.Join(td.dir, "local"), "${NOMAD_ALLOC_ID}", "alloc-1",
-		jobspec.DefaultBinaryPath, td.binary)
+		jobspec.DefaultBinaryPath, td.binary, jobspec.BackupMountPath, td.backups)
 	var args []string
 	for _, a := range task.Config["args"].([]string) {
 		args = append(args, vars.Replace(a))

@@ -173,6 +173,9 @@ func encodeMapBlock(body *hclwrite.Body, name string, v reflect.Value, parent re
 	if v.Type().Elem().Kind() == reflect.Interface {
 		return encodeConfig(body.AppendNewBlock(name, nil).Body(), v.Interface().(map[string]any), where)
 	}
+	if labelIndex(elemStruct(v.Type().Elem())) >= 0 {
+		return encodeLabeledMap(body, name, v, parent, where)
+	}
 	keys := make([]string, 0, v.Len())
 	identifiers := true
 	for _, k := range v.MapKeys() {
@@ -189,6 +192,23 @@ func encodeMapBlock(body *hclwrite.Body, name string, v reflect.Value, parent re
 	inner := body.AppendNewBlock(name, nil).Body()
 	for _, k := range keys {
 		if err := encodeAttr(inner, k, v.MapIndex(reflect.ValueOf(k)), where+"."+k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodeLabeledMap writes a map of labelled blocks (a group's volumes) in
+// the order of its keys; each block's label is its own label field, which
+// Nomad's parser also makes the map key.
+func encodeLabeledMap(body *hclwrite.Body, name string, v reflect.Value, parent reflect.Type, where string) error {
+	keys := make([]string, 0, v.Len())
+	for _, k := range v.MapKeys() {
+		keys = append(keys, k.String())
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := encodeBlock(body, name, v.MapIndex(reflect.ValueOf(k)), parent, where+"."+k); err != nil {
 			return err
 		}
 	}

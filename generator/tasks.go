@@ -70,7 +70,8 @@ func (p *plan) launchArgs(cmd []string) []string {
 // `kantree-nomad migrate`.
 func (p *plan) migrateTask() (*api.Task, error) {
 	t := p.task("upgrade-db")
-	args := append([]string{"migrate", "-release", p.d.Kantree.Version, "--", p.d.Layout.Binary}, p.launchArgs([]string{"./platform", "upgrade_db"})...)
+	args := append([]string{"migrate", "-release", p.d.Kantree.Version}, backupArgs(p.d.Backup)...)
+	args = append(append(args, "--", p.d.Layout.Binary), p.launchArgs([]string{"./platform", "upgrade_db"})...)
 	p.command(t, args)
 	if err := p.kantreeFiles(t, false); err != nil {
 		return nil, err

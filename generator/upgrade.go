@@ -26,5 +26,6 @@ func (p *plan) upgradeJob() (*api.Job, error) {
 		},
 		Tasks: []*api.Task{t},
 	}}
+	addBackupVolume(j.TaskGroups[0], p.d.Backup)
 	return j, nil
 }

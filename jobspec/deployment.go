@@ -35,6 +35,7 @@ type Deployment struct {
 	Secrets   Secrets
 	Config    Config
 	Lock      SchedulerLock
+	Backup    Backup
 	LB        LoadBalancer
 	Processes []*Process // web, worker, scheduler, push/realtime, then extra worker groups, in that order
 

@@ -413,3 +413,16 @@ func DiagTLSFilesInChroot(rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Certificate files unseen by the system job",
 		"With source \"files\", the system job's nginx would read certificate_file and key_file, but the exec driver runs it in a chroot holding a copy of /etc made when the task starts: a renewed certificate would never reach it. Set source = \"nomad\" (a Nomad Variable), \"vault_kv\" or \"vault_pki\", or system_job { driver = \"raw_exec\" }.")
 }
+
+// DiagBackupOff warns that migrations will run without a backup.
+func DiagBackupOff(rng hcl.Range) *hcl.Diagnostic {
+	return warningDiag(rng, "Migrations run without a backup",
+		"backup { enabled = false }: the upgrade-db job runs ./platform upgrade_db on the production database with no backup taken first, and rollback across a schema change will have nothing to restore. Take one yourself before every deploy of a new release, or remove enabled = false.")
+}
+
+// DiagBackupUnverified warns that a backup command that stores its backup
+// elsewhere is trusted on its exit status alone.
+func DiagBackupUnverified(rng hcl.Range) *hcl.Diagnostic {
+	return warningDiag(rng, "Backup not verified by kantree-nomad",
+		"The backup command has no volume, so it stores the backup elsewhere and kantree-nomad can check only that it exits 0 and prints the backup's location on its last line. Add volume = \"...\" and make the command write a pg_dump custom-format archive to $KANTREE_BACKUP_FILE to have it verified, listed and summed.")
+}

@@ -120,6 +120,7 @@ var rootBlocks = []hcl.BlockHeaderSchema{
 	{Type: "load_balancer"},
 	{Type: "kantree_nomad"},
 	{Type: "consul"},
+	{Type: "backup"},
 }
 
 // rootSchema is the top level's schema, read before there is a Deployment
@@ -151,6 +152,7 @@ func (d *decoder) deployment(c *hcl.BodyContent, file hcl.Range) *Deployment {
 	d.secrets(dep, d.single(blocks, "secrets"))
 	d.config(dep, d.single(blocks, "config"))
 	d.lock(dep, d.single(blocks, "scheduler_lock"))
+	d.backup(dep, d.single(blocks, "backup"))
 	d.loadBalancer(dep, d.single(blocks, "load_balancer"))
 	d.processes(dep, blocks.OfType("process"), blocks.OfType("worker_group"), file)
 	return dep

@@ -119,6 +119,7 @@ func (c *Cluster) checkSchema(ctx context.Context, r *Release, target *nomadapi.
 		return nil
 	}
 	if ov.Major < mv.Major {
+		c.printRestoreSteps(ctx, r, version(target))
 		return rules.WithHint(fmt.Errorf("rollback of job %s refused: version %d runs Kantree %s, but the database was migrated to %s, a newer major release", r.Dep.Job, version(target), old, migrated),
 			"Code of an older major release may not run on the migrated schema. Restore the database backup taken before the upgrade, then revert with nomad job revert.")
 	}

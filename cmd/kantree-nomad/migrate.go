@@ -23,6 +23,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	out := diagnosis.NewOutput(stdout, stderr, diagnosis.Secrets(cfg.DSN)...)
 	cfg.Env, cfg.Host = os.Environ(), migrateHost()
 	cfg.Stdout, cfg.Stderr, cfg.Log = out.Stdout, out.Stderr, out.Log.With("cmd", "migrate")
+	if cfg.Backup == nil {
+		cfg.Log.Warn("no backup is taken before the upgrade (no -backup-dir or -backup-command)")
+	} else {
+		cfg.Backup.Stdout, cfg.Backup.Stderr, cfg.Backup.Log = out.Stdout, out.Stderr, cfg.Log
+	}
 	res, err := migrate.Run(ctx, cfg)
 	if err != nil {
 		printRuntimeErrors(out, err)
@@ -33,6 +38,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			cfg.Release, res.Schema, res.Entry.Attempt, res.Entry.Host)
 		return 0
 	}
+	printBackup(out, res.Backup)
 	fmt.Fprintf(out.Stdout, "migrate: release %s applied (attempt %d)\n", cfg.Release, res.Entry.Attempt)
 	return 0
 }
@@ -54,6 +60,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrate.Config, string,
 	lease := fs.Duration("lease", migrate.DefaultLease, "lease of a running attempt; a successor waits it out (plus 2s) after its holder goes silent")
 	recordFor := fs.Duration("record-for", migrate.DefaultRecordFor, "how long to keep trying to record how the command ended")
 	unknown := fs.String("unknown", migrate.UnknownStop, "an earlier attempt of this release ended with no result recorded: stop, rerun or succeeded")
+	backups := addBackupFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return migrate.Config{}, "", parseError(err)
 	}
@@ -64,7 +71,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrate.Config, string,
 	cfg := migrate.Config{
 		Release: *release, LockKey: *key, Command: fs.Args(),
 		Poll: *poll, Check: *check, PingLimit: *pingLimit, Grace: *grace, Wait: *wait,
-		Lease: *lease, RecordFor: *recordFor, Unknown: *unknown,
+		Lease: *lease, RecordFor: *recordFor, Unknown: *unknown, Backup: backups.config(os.Environ()),
 	}
 	return cfg, *pg, nil
 }

@@ -23,6 +23,7 @@ type holder struct {
 	conn    *pgx.Conn
 	marker  string        // the running attempt's marker
 	granted time.Duration // boottime when the attempt's first lease was requested
+	backup  *BackupEntry  // the release's verified backup, once backupFirst found or took it
 }
 
 // runLocked decides, under the lock, whether to skip, wait, refuse or run,
@@ -45,6 +46,9 @@ func (h *holder) runLocked(ctx context.Context) (Outcome, error) {
 		if err := h.settleUnknown(ctx); errors.Is(err, errRecheck) {
 			continue
 		} else if err != nil {
+			return Outcome{}, err
+		}
+		if err := h.backupFirst(ctx); err != nil {
 			return Outcome{}, err
 		}
 		entry, err := h.begin(ctx)

@@ -48,6 +48,12 @@ var fastLease = []string{"-lease", "4s", "-check", "200ms", "-ping-timeout", "1s
 // startMigrateCmd is startMigrate with another command.
 func startMigrateCmd(t *testing.T, dbURL, release string, env, args []string, command ...string) *proc {
 	t.Helper()
+	return startProc(t, migrateCmd(t, dbURL, release, env, args, command...))
+}
+
+// migrateCmd is the command startMigrateCmd starts.
+func migrateCmd(t *testing.T, dbURL, release string, env, args []string, command ...string) *exec.Cmd {
+	t.Helper()
 	bin := testbed.BuildKantreeNomad(t)
 	argv := append([]string{"migrate", "-release", release, "-poll", "100ms"}, args...)
 	argv = append(argv, "--")
@@ -55,6 +61,13 @@ func startMigrateCmd(t *testing.T, dbURL, release string, env, args []string, co
 	cmd := exec.Command(bin, argv...)
 	cmd.Dir = kantreeRoot(t)
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL), env...)
+	return cmd
+}
+
+// startProc starts cmd, collecting its output; it is killed at the end of
+// the test if still running.
+func startProc(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	p := &proc{cmd: cmd, out: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	p.start = time.Now()

@@ -74,7 +74,7 @@ func (h *holder) result(e Entry, end ending, rerr error) (Outcome, error) {
 		"status", end.status, "exit_code", end.code)
 	if end.status == ledger.StatusSucceeded {
 		e.Status = end.status
-		return Outcome{Entry: e}, rerr
+		return Outcome{Entry: e, Backup: h.backup}, rerr
 	}
 	var err error
 	switch end.status {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kantree-nomad/kantree-nomad/rules"
+	"github.com/kantree-nomad/kantree-nomad/runtime/backup"
 	"github.com/kantree-nomad/kantree-nomad/runtime/child"
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
 	"github.com/kantree-nomad/kantree-nomad/runtime/pgcheck"
@@ -46,13 +47,18 @@ type Config struct {
 	Lease     time.Duration // lease length (default 30s); see the package documentation
 	RecordFor time.Duration // how long to keep trying to record the end (default 2m)
 	Unknown   string        // UnknownStop (default), UnknownRerun or UnknownSucceeded
+	// Backup, when set, is the backup taken (and verified) before the
+	// release's first attempt; DSN and Release are filled in from above.
+	// nil: the upgrade runs without a backup.
+	Backup *backup.Config
 }
 
 // Outcome says what Run did when it returns no error.
 type Outcome struct {
-	Skipped bool   // the schema was at or after the release; nothing ran
-	Entry   Entry  // the successful attempt (an earlier one when Skipped)
-	Schema  string // the release the schema is at when Skipped
+	Skipped bool         // the schema was at or after the release; nothing ran
+	Entry   Entry        // the successful attempt (an earlier one when Skipped)
+	Schema  string       // the release the schema is at when Skipped
+	Backup  *BackupEntry // the release's verified backup (nil when Skipped or backups are off)
 }
 
 // takeoverMargin is added to a lease before a successor may take over: it

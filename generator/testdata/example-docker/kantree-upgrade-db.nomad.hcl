@@ -7,6 +7,10 @@ job "kantree-upgrade-db" {
   }
   group "upgrade-db" {
     count = 1
+    volume "backups" {
+      type   = "host"
+      source = "kantree-backups"
+    }
     restart {
       attempts = 0
       mode     = "fail"
@@ -22,7 +26,7 @@ job "kantree-upgrade-db" {
       driver       = "docker"
       kill_timeout = "30s"
       config {
-        args    = ["migrate", "-release", "8.4.1", "--", "/local/bin/kantree-nomad", "launch", "-root", "/opt/kantree", "--", "./platform", "upgrade_db"]
+        args    = ["migrate", "-release", "8.4.1", "-backup-dir", "/kantree-backups", "-backup-keep", "5", "-backup-timeout", "1h0m0s", "--", "/local/bin/kantree-nomad", "launch", "-root", "/opt/kantree", "--", "./platform", "upgrade_db"]
         command = "/local/bin/kantree-nomad"
         image   = "registry.example.com/kantree:8.4.1"
         mount {
@@ -89,6 +93,10 @@ EOT
         change_mode = "restart"
         perms       = "0600"
         env         = true
+      }
+      volume_mount {
+        volume      = "backups"
+        destination = "/kantree-backups"
       }
     }
   }
