@@ -116,6 +116,9 @@ func TestTLSSecretsStayInTemplates(t *testing.T) {
 		for _, tmpl := range task.Templates {
 			if *tmpl.DestPath == "secrets/kantree-tls.pem" {
 				found = true
+				if tc.name == "tls-nginx-nomad" && !strings.Contains(*tmpl.EmbeddedTmpl, `nomadVar "nomad/jobs/kantree-lb"`) {
+					t.Errorf("%s: certificate template %q does not read the LB job's own variable", tc.name, *tmpl.EmbeddedTmpl)
+				}
 				if *tmpl.ChangeMode != "signal" || *tmpl.ChangeSignal != "SIGHUP" || *tmpl.Perms != "0600" {
 					t.Errorf("%s: certificate template %+v; want SIGHUP on change, 0600", tc.name, tmpl)
 				}

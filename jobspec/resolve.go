@@ -113,6 +113,9 @@ func resolveLB(dep *Deployment) {
 		sj.Job = dep.Job + "-lb"
 		sj.Service = sj.Job
 		sj.HealthPath = LBHealthPath
+		if t := lb.TLS; t != nil && t.Path == "" {
+			t.Path = defaultTLSPath(t.Source, sj.Job)
+		}
 	}
 }
 

@@ -74,13 +74,17 @@ func (d *decoder) checkTLSSource(dep *Deployment, t *LBTLS, a attrs) {
 	case t.Source == TLSSourceVaultPKI && t.Path == "":
 		d.add(DiagMissingAttribute("path", `tls (source "vault_pki": the PKI issue endpoint, such as "pki/issue/kantree")`, t.SourceRange))
 	}
-	if t.Path != "" || dep.LB.SystemJob == nil {
-		return
-	}
-	switch t.Source {
+}
+
+// defaultTLSPath is where the system job (named job) reads its
+// certificate by default: the job's own Nomad Variable (readable by its
+// tasks without an ACL policy), or its KV v2 path in Vault.
+func defaultTLSPath(source, job string) string {
+	switch source {
 	case TLSSourceNomad:
-		t.Path = "nomad/jobs/" + dep.LB.SystemJob.Job
+		return "nomad/jobs/" + job
 	case TLSSourceVaultKV:
-		t.Path = "secret/data/" + dep.LB.SystemJob.Job + "/tls"
+		return "secret/data/" + job + "/tls"
 	}
+	return ""
 }

@@ -241,7 +241,7 @@ EOT
       }
       template {
         destination   = "secrets/kantree-tls.pem"
-        data          = "{{ with nomadVar \"nomad/jobs/\" }}{{ .tls_certificate }}\n{{ .tls_key }}\n{{ end }}"
+        data          = "{{ with nomadVar \"nomad/jobs/kantree-lb\" }}{{ .tls_certificate }}\n{{ .tls_key }}\n{{ end }}"
         change_mode   = "signal"
         change_signal = "SIGHUP"
         perms         = "0600"

@@ -2,6 +2,7 @@ package lb_test
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -34,12 +35,15 @@ const (
 	maxLoad     = 5 * time.Minute
 )
 
-func startLoad(base string) *load {
+func startLoad(base string) *load { return startLoadTLS(base, nil) }
+
+// startLoadTLS is startLoad over HTTPS, trusting what tc trusts.
+func startLoadTLS(base string, tc *tls.Config) *load {
 	ctx, cancel := context.WithTimeout(context.Background(), maxLoad)
 	l := &load{url: base, cancel: cancel}
 	l.reset()
 	dial := (&net.Dialer{Timeout: 5 * time.Second}).DialContext
-	get := &http.Client{Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: loadWorkers}, Timeout: 15 * time.Second}
+	get := &http.Client{Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: loadWorkers, TLSClientConfig: tc}, Timeout: 15 * time.Second}
 	// POSTs open a connection each: an nginx reload closes the old
 	// workers' idle client connections, and a POST Go's client has just
 	// written on one of them fails with EOF without nginx ever reading it
@@ -47,7 +51,7 @@ func startLoad(base string) *load {
 	// then; browsers resend on a reused connection that closed before any
 	// response. That race is the client's keep-alive, not a lost request
 	// behind the load balancer, which is what this load counts.
-	post := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}, Timeout: 15 * time.Second}
+	post := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true, TLSClientConfig: tc}, Timeout: 15 * time.Second}
 	for i := range loadWorkers {
 		cl, method, path := get, http.MethodGet, "/"
 		if i%2 == 1 {
