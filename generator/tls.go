@@ -30,6 +30,8 @@ type tlsView struct {
 	Key          string // ssl_certificate_key
 	Ciphers      string
 	Watch        bool // consul-template watches the files (host install)
+	Source, Path string // where the system job reads the certificate
+	HostFiles    bool   // Certificate and Key are files on the hosts
 }
 
 // jobTLSFile is the system job's PEM file (chain, then key) in the task's
@@ -43,7 +45,7 @@ func tlsViewOf(t *jobspec.LBTLS, inJob bool) *tlsView {
 		return nil
 	}
 	v := &tlsView{Listen: t.Listen, RedirectHTTP: t.RedirectHTTP, Certificate: t.CertificateFile, Key: t.KeyFile,
-		Ciphers: strings.Join(mozillaIntermediateCiphers, ":"), Watch: !inJob}
+		Ciphers: strings.Join(mozillaIntermediateCiphers, ":"), Watch: !inJob, Source: t.Source, Path: t.Path, HostFiles: true}
 	if t.Listen != 443 {
 		v.PortSuffix = ":" + strconv.Itoa(t.Listen)
 	}
@@ -51,7 +53,7 @@ func tlsViewOf(t *jobspec.LBTLS, inJob bool) *tlsView {
 		v.HSTS = fmt.Sprintf("max-age=%d", int64(t.HSTSMaxAge.Seconds()))
 	}
 	if inJob && t.Source != jobspec.TLSSourceFiles {
-		v.Certificate, v.Key = jobTLSFile, jobTLSFile
+		v.Certificate, v.Key, v.HostFiles = jobTLSFile, jobTLSFile, false
 	}
 	return v
 }

@@ -170,6 +170,11 @@
 //	system_job { } nginx only: also render <job>-lb, nginx as a Nomad
 //	              system job on the load-balancer nodes:
 //	    node_class "lb"; driver "exec" (or "raw_exec"); nginx "/usr/sbin/nginx"
+//	tls { } HTTPS (LBTLS). nginx: listen 443, redirect_http true, hsts
+//	        false, hsts_max_age 2 years, certificate_file and key_file
+//	        (/etc/ssl/<job>/fullchain.pem, privkey.pem), source "files",
+//	        "nomad", "vault_kv" or "vault_pki" and its path (the system
+//	        job's certificate). Traefik: cert_resolver only. Fabio: refused.
 //
 // Draining. When Nomad stops a web or push instance it removes it from
 // Consul, waits shutdown_delay, then signals the process. The load

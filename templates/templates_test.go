@@ -14,6 +14,25 @@ func lbData(sticky string) map[string]any {
 		"ConfigPath": "/etc/ct/ct.hcl", "TemplatePath": "/etc/ct/nginx.conf.ctmpl", "NginxConfPath": "/etc/nginx/conf.d/kantree.conf",
 		"ReloadScript": "nginx -t && nginx -s reload || true",
 		"RoutedTag":    "routed", "Canaries": "hold", "HealthPath": "/.kantree-lb/health", "RetryAfter": 30,
+		"TLS": nil, "InJob": false,
+	}
+}
+
+// TestTLSWatchActionsPassThrough: with TLS on hosts, the site watches the
+// certificate and key through consul-template's file function.
+func TestTLSWatchActionsPassThrough(t *testing.T) {
+	d := lbData("cookie")
+	d["TLS"] = map[string]any{"Listen": 443, "RedirectHTTP": true, "PortSuffix": "", "HSTS": "max-age=63072000",
+		"Certificate": "/etc/ssl/k/fullchain.pem", "Key": "/etc/ssl/k/privkey.pem", "Ciphers": "X", "Watch": true}
+	out, err := Render("lb/nginx.conf.ctmpl", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{{ file "/etc/ssl/k/fullchain.pem" | sha256Hex }}`, `{{ file "/etc/ssl/k/privkey.pem" | sha256Hex }}`,
+		"listen 443 ssl;", "return 301 https://$host$request_uri;", `on      "max-age=63072000";`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("TLS site lacks %q", want)
+		}
 	}
 }
 
