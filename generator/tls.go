@@ -29,7 +29,7 @@ type tlsView struct {
 	Certificate  string // ssl_certificate
 	Key          string // ssl_certificate_key
 	Ciphers      string
-	Watch        bool // consul-template watches the files (host install)
+	Watch        bool   // consul-template watches the files (host install)
 	Source, Path string // where the system job reads the certificate
 	HostFiles    bool   // Certificate and Key are files on the hosts
 }
