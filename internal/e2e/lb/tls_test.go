@@ -20,6 +20,7 @@ import (
 	"github.com/kantree-nomad/kantree-nomad/generator"
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/operator"
 )
 
 // tlsHost is an lbHost whose site serves HTTPS on tlsPort with the
@@ -238,7 +239,7 @@ func TestLBSystemJobTLSFromNomadVariables(t *testing.T) {
 	platform := testbed.BuildPlatform(t)
 	startPassing(t, c.Client(), platform, "web", 1)
 	ca := testbed.NewCA(t)
-	first := ca.Issue(t, 24*time.Hour, "kantree.test", "127.0.0.1")
+	first := ca.Issue(t, 30*24*time.Hour, "localhost", "127.0.0.1")
 	putTLSVariable(t, n, first)
 	port, tlsPort := testbed.FreePort(t), testbed.FreePort(t)
 	job := lbTLSJob(t, n, port, tlsPort)
@@ -252,11 +253,38 @@ func TestLBSystemJobTLSFromNomadVariables(t *testing.T) {
 	if status, inst, _, err := request(t.Context(), verified, http.MethodGet, "https://"+addr+"/", nil); err != nil || status != 200 || inst != "web-a" {
 		t.Errorf("verified HTTPS through the system job: %d from %q, %v", status, inst, err)
 	}
-	next := ca.Issue(t, 48*time.Hour, "kantree.test", "127.0.0.1")
+	checkStatusCert(t, c, n, job, ca, first)
+	next := ca.Issue(t, 48*time.Hour, "localhost", "127.0.0.1")
 	start := time.Now()
 	putTLSVariable(t, n, next)
 	waitServedCert(t, addr, ca, next, 60*time.Second)
 	t.Logf("figure: Nomad LB job: updated certificate variable served %s later", time.Since(start).Round(time.Millisecond))
+}
+
+// checkStatusCert runs status's certificate check against the running
+// system job: the served subject and expiry, at the server name and at the
+// LB service's instance, no warning with 30 days left under a 14-day
+// threshold, and a warning under a 60-day one.
+func checkStatusCert(t *testing.T, c *testbed.Consul, n *testbed.Nomad, job *nomadapi.Job, ca *testbed.CA, leaf *testbed.Leaf) {
+	t.Helper()
+	waitPassingLB(t, c, *job.ID)
+	dep := lbTLSDeployment(t, 0, 0)
+	dep.LB.TLS.Listen = job.TaskGroups[0].Networks[0].ReservedPorts[1].Value
+	var out strings.Builder
+	cl := &operator.Cluster{Nomad: n.Client(), Consul: c.Client(), Out: &out, Now: time.Now}
+	rel := &operator.Release{Dep: dep}
+	if err := cl.Certificates(t.Context(), rel, operator.DefaultCertWarn, ca.Pool); err != nil {
+		t.Errorf("status certificate check: %v\n%s", err, out.String())
+	}
+	expiry := leaf.Cert.NotAfter.UTC().Format(time.RFC3339)
+	if strings.Count(out.String(), `subject "CN=localhost,O=kantree-nomad tests"`) != 2 || strings.Count(out.String(), expiry) != 2 {
+		t.Errorf("status certificate lines (want the server name and the instance, subject and expiry %s):\n%s", expiry, out.String())
+	}
+	t.Logf("status:\n%s", out.String())
+	out.Reset()
+	if err := cl.Certificates(t.Context(), rel, 60*24*time.Hour, ca.Pool); !errors.Is(err, operator.ErrCertificate) || !strings.Contains(out.String(), "WARNING: expires within") {
+		t.Errorf("30 days left under a 60-day threshold: %v\n%s", err, out.String())
+	}
 }
 
 func putTLSVariable(t *testing.T, n *testbed.Nomad, leaf *testbed.Leaf) {
@@ -272,29 +300,7 @@ func putTLSVariable(t *testing.T, n *testbed.Nomad, leaf *testbed.Leaf) {
 // raw_exec and the test bed's nginx, listening on loopback.
 func lbTLSJob(t *testing.T, n *testbed.Nomad, port, tlsPort int) *nomadapi.Job {
 	t.Helper()
-	src := fmt.Sprintf(`job = "kantree"
-nomad_version = "1.6"
-kantree {
-  version     = "8.4.1"
-  server_name = "kantree.test"
-  archive { url = "http://127.0.0.1:1/kantree.tar.gz" }
-}
-load_balancer {
-  listen = %d
-  system_job {
-    driver = "raw_exec"
-    nginx  = %q
-  }
-  tls {
-    listen = %d
-    source = "nomad"
-  }
-}
-`, port, testbed.Binary(t, "nginx"), tlsPort)
-	dep, _, diags := jobspec.Parse("kantree.hcl", []byte(src), jobspec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("load: %s", diags)
-	}
+	dep := lbTLSDeployment(t, port, tlsPort)
 	b, err := generator.Generate(dep)
 	if err != nil {
 		t.Fatal(err)
@@ -314,4 +320,36 @@ load_balancer {
 		t.Fatalf("nomad parses kantree-lb.nomad.hcl: %v\n%s", err, hcl)
 	}
 	return job
+}
+
+// lbTLSDeployment is the deployment of lbTLSJob (ports 0: any free ones).
+func lbTLSDeployment(t *testing.T, port, tlsPort int) *jobspec.Deployment {
+	t.Helper()
+	if port == 0 {
+		port, tlsPort = testbed.FreePort(t), testbed.FreePort(t)
+	}
+	src := fmt.Sprintf(`job = "kantree"
+nomad_version = "1.6"
+kantree {
+  version     = "8.4.1"
+  server_name = "localhost"
+  archive { url = "http://127.0.0.1:1/kantree.tar.gz" }
+}
+load_balancer {
+  listen = %d
+  system_job {
+    driver = "raw_exec"
+    nginx  = %q
+  }
+  tls {
+    listen = %d
+    source = "nomad"
+  }
+}
+`, port, testbed.Binary(t, "nginx"), tlsPort)
+	dep, _, diags := jobspec.Parse("kantree.hcl", []byte(src), jobspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags)
+	}
+	return dep
 }
