@@ -18,7 +18,10 @@ func backupArgs(b jobspec.Backup) []string {
 		return nil
 	}
 	var args []string
-	if b.Volume != "" {
+	switch {
+	case b.HostPath != "":
+		args = append(args, "-backup-dir", b.HostPath)
+	case b.Volume != "":
 		args = append(args, "-backup-dir", jobspec.BackupMountPath)
 	}
 	for _, w := range b.Command {
@@ -27,13 +30,18 @@ func backupArgs(b jobspec.Backup) []string {
 	return append(args, "-backup-keep", strconv.Itoa(b.Keep), "-backup-timeout", b.Timeout.String())
 }
 
-// addBackupVolume mounts the backup host volume read-write in the
-// upgrade-db task, so that archives outlive the allocation.
+// addBackupVolume asks for the backup host volume, so that the job is
+// placed only on nodes that have it, and mounts it read-write in the
+// upgrade-db task, so that archives outlive the allocation. A raw_exec task
+// cannot mount it: it writes to the volume's host path (HostPath).
 func addBackupVolume(g *api.TaskGroup, b jobspec.Backup) {
 	if !b.Enabled || b.Volume == "" {
 		return
 	}
 	g.Volumes = map[string]*api.VolumeRequest{backupVolume: {Name: backupVolume, Type: "host", Source: b.Volume}}
+	if b.HostPath != "" {
+		return
+	}
 	for _, t := range g.Tasks {
 		t.VolumeMounts = append(t.VolumeMounts, &api.VolumeMount{Volume: new(backupVolume), Destination: new(jobspec.BackupMountPath)})
 	}

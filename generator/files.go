@@ -56,6 +56,17 @@ type aclView struct {
 	// BinaryURL fetches it), and a Consul agent at ConsulAddr.
 	BinaryPath, BinaryURL, ConsulAddr string
 	SchedulerMinHealthy               string
+	Backup                            backupView
+}
+
+// backupView is what the runbook says about the backup before each upgrade.
+type backupView struct {
+	Enabled       bool
+	Volume, Mount string // host volume and where the task sees it ("" : the command stores it elsewhere)
+	HostPath      string // raw_exec: the volume's host directory the task writes to
+	Command       string // the operator's command, words joined ("" : pg_dump -Fc)
+	Keep          int
+	Timeout       string
 }
 
 func (p *plan) lbView() lbView {
@@ -115,6 +126,12 @@ func (p *plan) aclView() aclView {
 	}
 	if s := d.Process("scheduler"); s != nil {
 		v.SchedulerMinHealthy = formatDuration(s.MinHealthyTime)
+	}
+	b := d.Backup
+	v.Backup = backupView{Enabled: b.Enabled, Volume: b.Volume, Command: strings.Join(b.Command, " "),
+		Keep: b.Keep, Timeout: formatDuration(b.Timeout), HostPath: b.HostPath}
+	if b.Volume != "" {
+		v.Backup.Mount = jobspec.BackupMountPath
 	}
 	// A policy names its namespace and node pool; a job that leaves them
 	// out runs in Nomad's "default" ones.

@@ -15,6 +15,10 @@ const (
 	DefaultBackupVolume = "kantree-backups"
 	// BackupMountPath is where the upgrade-db task sees the backup volume.
 	BackupMountPath = "/kantree-backups"
+	// DefaultBackupHostPath is the volume's directory on the host that a
+	// raw_exec task writes to (raw_exec cannot mount volumes): the path of
+	// the host_volume the runbook declares.
+	DefaultBackupHostPath = "/var/lib/kantree-backups"
 )
 
 // Backup is the backup the upgrade-db job takes, and verifies, before the
@@ -29,9 +33,13 @@ type Backup struct {
 	Volume string
 	// Command is the operator's backup command; nil means pg_dump -Fc.
 	Command []string
-	Keep    int           // verified archives kept on the volume (default rules.BackupKeep)
-	Timeout time.Duration // how long a backup may take (default rules.BackupTimeout)
-	Range   hcl.Range     // the block, or the file's start when absent
+	// HostPath is, under raw_exec (which cannot mount a volume), the
+	// volume's directory on the host, which the task writes to directly;
+	// "" for the other drivers.
+	HostPath string
+	Keep     int           // verified archives kept on the volume (default rules.BackupKeep)
+	Timeout  time.Duration // how long a backup may take (default rules.BackupTimeout)
+	Range    hcl.Range     // the block, or the file's start when absent
 }
 
 // volumeNameRE is what a Nomad host volume name may be.
@@ -42,6 +50,10 @@ func (d *decoder) backup(dep *Deployment, b *hcl.Block) {
 	bk := &dep.Backup
 	*bk = Backup{Enabled: true, Volume: DefaultBackupVolume, Keep: rules.BackupKeep,
 		Timeout: rules.BackupTimeout, Range: fileStart(d.file)}
+	rawExec := dep.Kantree.Archive != nil && dep.Kantree.Archive.Driver == "raw_exec"
+	if rawExec {
+		bk.HostPath = DefaultBackupHostPath
+	}
 	if b == nil {
 		return
 	}
@@ -50,14 +62,20 @@ func (d *decoder) backup(dep *Deployment, b *hcl.Block) {
 		{"enabled", boolean(&bk.Enabled)},
 		{"volume", matching(&bk.Volume, volumeNameRE, "host volume name", "letters, digits and _ . - as in the Nomad client's host_volume block")},
 		{"command", nonEmptyList(&bk.Command)},
+		{"path", guarded(func(a attrs, name string) *hcl.Diagnostic {
+			if rawExec {
+				return nil
+			}
+			return DiagBackupPath(a.rangeOf(name))
+		}, valid(str, &bk.HostPath, absPath, "backup path", absPathPattern))},
 		{"keep", integer(&bk.Keep, 1, 0)},
 		{"timeout", duration(&bk.Timeout, true)},
 	})
 	switch {
 	case !bk.Enabled:
 		d.add(DiagBackupOff(a.rangeOf("enabled")))
-	case a.decoded("command") && !a.has("volume"):
-		bk.Volume = ""
+	case a.decoded("command") && !a.has("volume") && !a.has("path"):
+		bk.Volume, bk.HostPath = "", ""
 		d.add(DiagBackupUnverified(a.rangeOf("command")))
 	}
 }

@@ -62,7 +62,8 @@ func TestBackupBlockErrors(t *testing.T) {
 		{name: "empty command", src: "backup {\n  command = []\n}\n", summary: "Empty list"},
 		{name: "bad volume", src: "backup {\n  volume = \"a b\"\n}\n", summary: "Invalid host volume name"},
 		{name: "zero timeout", src: "backup {\n  timeout = \"0s\"\n}\n", summary: "Invalid duration"},
-		{name: "unknown attribute", src: "backup {\n  path = \"/x\"\n}\n", summary: "Unsupported argument"},
+		{name: "unknown attribute", src: "backup {\n  dir = \"/x\"\n}\n", summary: "Unsupported argument"},
+		{name: "path under exec", src: "backup {\n  path = \"/x\"\n}\n", summary: "Backup path not used by this driver"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,5 +75,33 @@ func TestBackupBlockErrors(t *testing.T) {
 				t.Fatalf("%s at line %d, want 8", d.Error(), d.Subject.Start.Line)
 			}
 		})
+	}
+}
+
+// rawExec is minimal with the raw_exec driver (lines 1-9).
+const rawExec = `
+kantree {
+  version     = "8.4.1"
+  server_name = "kantree.example.com"
+  archive {
+    url = "https://example.com/kantree.tgz"
+    driver = "raw_exec"
+  }
+}
+`
+
+// raw_exec cannot mount a volume: the task writes to the volume's host
+// path, DefaultBackupHostPath unless path says otherwise.
+func TestBackupPathUnderRawExec(t *testing.T) {
+	if got := mustParse(t, rawExec, LoadOptions{}).Backup; got.HostPath != DefaultBackupHostPath || got.Volume != DefaultBackupVolume {
+		t.Fatalf("default under raw_exec: %+v", got)
+	}
+	got := mustParse(t, rawExec+"backup {\n  path = \"/srv/backups\"\n}\n", LoadOptions{}).Backup
+	if got.HostPath != "/srv/backups" {
+		t.Fatalf("path: %+v", got)
+	}
+	_, _, diags := Parse("kantree.hcl", []byte(rawExec+"backup {\n  path = \"srv/$x\"\n}\n"), LoadOptions{})
+	if d := findDiag(t, diags, "Invalid backup path"); d.Subject.Start.Line != 11 {
+		t.Fatalf("%s, want line 11", d.Error())
 	}
 }

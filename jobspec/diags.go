@@ -426,3 +426,9 @@ func DiagBackupUnverified(rng hcl.Range) *hcl.Diagnostic {
 	return warningDiag(rng, "Backup not verified by kantree-nomad",
 		"The backup command has no volume, so it stores the backup elsewhere and kantree-nomad can check only that it exits 0 and prints the backup's location on its last line. Add volume = \"...\" and make the command write a pg_dump custom-format archive to $KANTREE_BACKUP_FILE to have it verified, listed and summed.")
 }
+
+// DiagBackupPath reports backup's path where the driver mounts the volume.
+func DiagBackupPath(rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Backup path not used by this driver",
+		"path is the host volume's directory for the raw_exec driver, which cannot mount a volume. exec and docker tasks mount the host volume named by volume; remove path.")
+}

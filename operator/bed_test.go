@@ -32,6 +32,8 @@ type bed struct {
 	files  *testbed.FileServer
 	kn     string // kantree-nomad built for the tasks
 	cli    string // the same binary, run by the tests as the operator would
+	// backups is the host directory of the node's backup volume.
+	backups string
 }
 
 func sharedBed(t *testing.T) *bed {
@@ -40,7 +42,10 @@ func sharedBed(t *testing.T) *bed {
 		b := &bed{consul: testbed.StartConsul(tb)}
 		// The node is of the load balancer's default node class, so that
 		// the <job>-lb system job places on it as rendered (lb_test.go).
-		b.nomad = testbed.StartNomad(tb, b.consul, testbed.NomadOptions{ExtraHCL: "client {\n  node_class = \"lb\"\n}"})
+		// The upgrade-db job writes its backups to the host volume.
+		b.backups = tb.TempDir()
+		b.nomad = testbed.StartNomad(tb, b.consul, testbed.NomadOptions{ExtraHCL: "client {\n  node_class = \"lb\"\n}",
+			HostVolumes: map[string]string{jobspec.DefaultBackupVolume: b.backups}})
 		b.pg = testbed.StartPostgres(tb)
 		b.redis = testbed.StartRedis(tb, testbed.RedisOptions{})
 		b.files = testbed.ServeFiles(tb, tb.TempDir())
@@ -69,6 +74,9 @@ type site struct {
 	realTimings bool
 	out         *lockedBuffer
 	db          string // the site's database URL
+	// backup is the file's backup block; "" writes the default one for
+	// raw_exec: into the node's backup volume, by its host path.
+	backup string
 }
 
 func newSite(t *testing.T, job string) *site {
@@ -200,10 +208,19 @@ process "scheduler" {
   cpu    = 100
   memory = 128
 %[8]s}
-%[9]s`, s.job, version, a.url, a.checksum, s.b.kn, s.b.consul.HTTPAddr, s.webExtra, s.timings(), extra)
+%[9]s
+%[10]s`, s.job, version, a.url, a.checksum, s.b.kn, s.b.consul.HTTPAddr, s.webExtra, s.timings(), extra, s.backupBlock())
 	if err := os.WriteFile(s.file, []byte(hcl), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// backupBlock is s.backup, or the default backup block.
+func (s *site) backupBlock() string {
+	if s.backup != "" {
+		return s.backup
+	}
+	return fmt.Sprintf("backup {\n  path = %q\n}\n", s.b.backups)
 }
 
 // timings are the deployment timings of every process block: short ones

@@ -31,6 +31,7 @@ type cluster struct {
 	dir     string // served by files
 	binary  string // static kantree-nomad, at /usr/local/bin/kantree-nomad in exec's chroot too
 	tarball map[string]testbed.Tarball
+	backups string // the node's backup host volume
 }
 
 // chrootBinary is where exec tasks find kantree-nomad, as on a node where
@@ -54,8 +55,9 @@ func startCluster(t testing.TB) *cluster {
 	c := &cluster{dir: t.TempDir(), tarball: map[string]testbed.Tarball{}}
 	c.binary = testbed.BuildKantreeNomadStatic(t)
 	c.consul = testbed.StartConsul(t)
+	c.backups = t.TempDir()
 	c.nomad = testbed.StartNomad(t, c.consul, testbed.NomadOptions{ChrootEnv: map[string]string{c.binary: chrootBinary},
-		ExtraHCL: noVault})
+		HostVolumes: map[string]string{jobspec.DefaultBackupVolume: c.backups}, ExtraHCL: noVault})
 	c.pg = testbed.StartPostgres(t)
 	c.redis = testbed.StartRedis(t, testbed.RedisOptions{Password: `r3d"is@pw`})
 	c.files = testbed.ServeFiles(t, c.dir)
@@ -86,8 +88,15 @@ func (c *cluster) kantreeHCL(s spec) string {
 	if consul == "" {
 		consul = c.consul.HTTPAddr
 	}
+	extra := s.extra
 	if s.driver == "exec" {
 		binary = chrootBinary
+		// The test chroot has no PostgreSQL client tools (FullChroot
+		// would, at ~20s per task); the backup is exercised under
+		// raw_exec here and in operator's and runtime/migrate's tests.
+		extra += "\nbackup {\n  enabled = false\n}\n"
+	} else {
+		extra += fmt.Sprintf("\nbackup {\n  path = %q\n}\n", c.backups) // raw_exec writes to the volume's host path
 	}
 	return fmt.Sprintf(`job           = %q
 nomad_version = "1.6"
@@ -132,7 +141,7 @@ kantree_nomad {
   path = %q
 }
 %s
-`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, s.scheduler, s.standbys, consul, binary, s.extra)
+`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, s.scheduler, s.standbys, consul, binary, extra)
 }
 
 // deployment is a test deployment rendered for the cluster, with its own

@@ -55,6 +55,9 @@ type NomadOptions struct {
 	// it takes about 20 s per task on the CI machine; the default chroot
 	// holds only a shell, a few commands, libc and some of /etc.
 	FullChroot bool
+	// HostVolumes are the client's read-write host volumes: name → host
+	// directory (e.g. the upgrade-db job's backup volume).
+	HostVolumes map[string]string
 	// ExtraHCL is appended to the agent's configuration (top level), e.g.
 	// `datacenter = "dc2"` or a server block with heartbeat settings.
 	ExtraHCL string
@@ -191,8 +194,29 @@ plugin "raw_exec" {
 }
 `, randomHex(t, 3), n.DataDir, port(n.HTTPAddr), port(n.RPCAddr), port(n.SerfAddr), n.HTTPAddr, n.RPCAddr, n.SerfAddr)
 	b.WriteString(n.clientHCL(t))
+	b.WriteString(n.hostVolumesHCL())
 	b.WriteString(n.consulHCL())
 	b.WriteString(n.opts.ExtraHCL + "\n")
+	return b.String()
+}
+
+// hostVolumesHCL declares opts.HostVolumes in a client block of their own
+// (Nomad merges client blocks).
+func (n *Nomad) hostVolumesHCL() string {
+	if len(n.opts.HostVolumes) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(n.opts.HostVolumes))
+	for name := range n.opts.HostVolumes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("client {\n")
+	for _, name := range names {
+		fmt.Fprintf(&b, "  host_volume %q {\n    path      = %q\n    read_only = false\n  }\n", name, n.opts.HostVolumes[name])
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
 
