@@ -21,17 +21,17 @@ func TestDeployBacksUpBeforeMigrating(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, "ktbak")
 	ctx := testContext(t)
-	deployRelease(t, s, ctx, "8.4.1")
+	deployRelease(t, s, ctx, "7.9.0")
 	archives := s.backupFiles(t)
-	if len(archives) != 1 || !strings.HasSuffix(archives[0], "-8.4.1.dump") {
-		t.Fatalf("backups on the volume after deploying 8.4.1: %v, want one", archives)
+	if len(archives) != 1 || !strings.HasSuffix(archives[0], "-7.9.0.dump") {
+		t.Fatalf("backups on the volume after deploying 7.9.0: %v, want one", archives)
 	}
 	good := s.ledgerBackups(t, ledger.BackupGood)
 	if len(good) != 1 || good[0].Size == 0 || !strings.HasPrefix(good[0].Checksum, "sha256:") || filepath.Base(good[0].Location) != filepath.Base(archives[0]) {
 		t.Fatalf("ledger backups %+v", good)
 	}
 	out, code := s.run(ctx, "status", s.file)
-	if code != 0 || !strings.Contains(out, "Backup: before release 8.4.1: "+good[0].Location) {
+	if code != 0 || !strings.Contains(out, "Backup: before release 7.9.0: "+good[0].Location) {
 		t.Errorf("status (exit %d) lacks the backup line:\n%s", code, out)
 	}
 
@@ -46,7 +46,7 @@ func checkFailingBackup(t *testing.T, s *site, ctx context.Context) {
   command = ["sh", "-c", "echo upload refused: bucket is read-only >&2; exit 7"]
 }
 `, s.b.backups)
-	s.write("9.0.0", s.stdArchive("9.0.0"), "")
+	s.write("8.4.1", s.stdArchive("8.4.1"), "")
 	s.backup = ""
 	out, code := s.run(ctx, "deploy", s.file)
 	t.Logf("deploy with a failing backup (exit %d):\n%s", code, out)
@@ -58,11 +58,11 @@ func checkFailingBackup(t *testing.T, s *site, ctx context.Context) {
 	if code != 1 {
 		t.Errorf("deploy exit %d, want 1", code)
 	}
-	if n := upgradeRuns(t, s, "9.0.0"); n != 0 {
+	if n := upgradeRuns(t, s, "8.4.1"); n != 0 {
 		t.Errorf("upgrade_db ran %d times after the backup failed", n)
 	}
-	if v := schemaVersion(t, s); v != "8.4.1" {
-		t.Errorf("schema at %s, want 8.4.1 (unchanged)", v)
+	if v := schemaVersion(t, s); v != "7.9.0" {
+		t.Errorf("schema at %s, want 7.9.0 (unchanged)", v)
 	}
 	if after := s.serviceJob(); *after.JobModifyIndex != *before.JobModifyIndex {
 		t.Errorf("service job changed after a failed backup")
@@ -73,7 +73,7 @@ func checkFailingBackup(t *testing.T, s *site, ctx context.Context) {
 }
 
 func checkRestoreSteps(t *testing.T, s *site, ctx context.Context) {
-	deployRelease(t, s, ctx, "9.0.0") // the default backup again: it works
+	deployRelease(t, s, ctx, "8.4.1") // the default backup again: it works
 	if n := len(s.backupFiles(t)); n != 2 {
 		t.Fatalf("%d backups on the volume, want 2", n)
 	}
@@ -81,11 +81,11 @@ func checkRestoreSteps(t *testing.T, s *site, ctx context.Context) {
 	s.out.take()
 	err := s.cluster().Rollback(ctx, s.release(), false)
 	out := s.out.take()
-	t.Logf("rollback across 9.0.0 (%v):\n%s", err, out)
+	t.Logf("rollback across 8.4.1 (%v):\n%s", err, out)
 	if err == nil || !strings.Contains(err.Error(), "newer major release") {
 		t.Fatalf("rollback across a major release: %v, want it refused", err)
 	}
-	for _, want := range []string{"Newest backup: before release 9.0.0: " + newest.Location, "nomad job stop ktbak",
+	for _, want := range []string{"Newest backup: before release 8.4.1: " + newest.Location, "nomad job stop ktbak",
 		"sha256sum -c " + filepath.Base(newest.Location) + ".sha256", "pg_restore --exit-on-error --no-owner -d kantree_restore " + filepath.Base(newest.Location)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rollback output lacks %q", want)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -85,6 +86,7 @@ func TestREADMEDeploymentDefaults(t *testing.T) {
 		{"| `consul {", []string{"`" + dep.Consul.Address + "`", jobspec.DockerConsulAddr}},
 		{"| `kantree_nomad {", []string{"`" + dep.Binary.Path + "`"}},
 		{"| `secrets {", []string{"`" + dep.Secrets.Provider + "`", "`nomad/jobs/<job>`"}},
+		{"| `backup {", []string{"`" + dep.Backup.Volume + "`", "`" + jobspec.DefaultBackupHostPath + "`", fmt.Sprintf(", %d, %s |", dep.Backup.Keep, formatHours(dep.Backup.Timeout))}},
 	}
 	for _, c := range checks {
 		r := row(t, lines, c.prefix)
@@ -117,4 +119,9 @@ func sameValue(a, b string) bool {
 		return da == db
 	}
 	return a == b
+}
+
+// formatHours prints a whole number of hours as the README does ("1h").
+func formatHours(d time.Duration) string {
+	return fmt.Sprintf("%dh", int(d.Hours()))
 }
