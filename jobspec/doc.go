@@ -143,6 +143,21 @@
 //	>= 1s, kill_grace + 1s < ttl, and the scheduler's kill_timeout >
 //	kill_grace + 1s. The diagnostic points at the attribute at fault.
 //
+// backup (once): the verified backup the upgrade-db job takes before the
+// first attempt of a release the database has not applied.
+//
+//	enabled  default true; false: migrations run without a backup (a warning)
+//	volume   Nomad host volume the archives go to (default "kantree-backups");
+//	         exec and docker mount it at /kantree-backups
+//	path     raw_exec only (it cannot mount a volume): the volume's directory
+//	         on the host, absolute (default "/var/lib/kantree-backups")
+//	command  the operator's backup command, list(string) (default pg_dump -Fc);
+//	         with a volume or path it writes a pg_dump custom archive to
+//	         $KANTREE_BACKUP_FILE; without, it stores the backup elsewhere and
+//	         prints where on its last line (a warning: not verified)
+//	keep     verified archives kept, >= 1 (default 5)
+//	timeout  how long a backup may take (default 1h)
+//
 // load_balancer (once):
 //
 //	kind          "nginx" (default, via consul-template), "traefik" or "fabio"

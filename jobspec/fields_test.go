@@ -22,7 +22,7 @@ import (
 var blockPaths = []string{"", "kantree", "kantree/archive", "kantree/docker", "process", "process/constraint",
 	"process/spread", "process/spread/target", "worker_group", "worker_group/spread", "secrets", "config",
 	"scheduler_lock", "load_balancer", "load_balancer/nginx", "load_balancer/system_job", "load_balancer/tls", "kantree_nomad",
-	"consul", "variable"}
+	"consul", "variable", "backup"}
 
 // testLabels are the labels given to labelled blocks.
 var testLabels = map[string]string{"process": ` "web"`, "worker_group": ` "low"`, "variable": ` "n"`, "target": ` "a"`}
