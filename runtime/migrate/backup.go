@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/backup"
@@ -50,7 +51,7 @@ func (h *holder) takeBackup(ctx context.Context) error {
 	e := BackupEntry{Release: h.cfg.Release, Host: h.cfg.Host, Method: res.Method, Location: res.Location,
 		Size: res.Size, Duration: res.Duration, Checksum: res.Checksum, Status: ledger.BackupGood}
 	if berr != nil {
-		e.Status, e.Method, e.Detail = ledger.BackupFailed, method(cfg), diagnosis.Redact(berr.Error())
+		e.Status, e.Method, e.Detail = ledger.BackupFailed, method(cfg), h.mask(berr.Error())
 		if _, err := ledger.RecordBackup(ctx, h.conn, e); err != nil {
 			h.cfg.Log.Warn("could not record the failed backup", "error", diagnosis.Redact(err.Error()))
 		}
@@ -69,6 +70,16 @@ func (h *holder) takeBackup(ctx context.Context) error {
 		h.cfg.Log.Warn("could not record the backups retention removed", "error", diagnosis.Redact(err.Error()))
 	}
 	return nil
+}
+
+// mask removes the database's password from text (a backup command may
+// print it in its error output) before it reaches the ledger.
+func (h *holder) mask(text string) string {
+	text = diagnosis.Redact(text)
+	for _, s := range diagnosis.Secrets(h.cfg.DSN) {
+		text = strings.ReplaceAll(text, s, "xxxxx")
+	}
+	return text
 }
 
 func method(cfg backup.Config) string {

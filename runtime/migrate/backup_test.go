@@ -168,6 +168,11 @@ func TestFailedBackupStopsTheReleaseBeforeUpgrade(t *testing.T) {
 				return []string{"-backup-dir", t.TempDir(), "-backup-command", "sh", "-backup-command", "-c",
 					"-backup-command", "echo upload refused >&2; exit 7"}
 			}},
+		{name: "command prints the password and fails", want: "exited with code 9: xxxxx",
+			args: func(t *testing.T) []string {
+				return []string{"-backup-dir", t.TempDir(), "-backup-command", "sh", "-backup-command", "-c",
+					"-backup-command", `echo "$PGPASSWORD" >&2; exit 9`}
+			}},
 		{name: "elsewhere, command exits non-zero", want: "false exited with code 1",
 			args: func(*testing.T) []string { return []string{"-backup-command", "false", "-backup-command", "x"} }},
 	}
@@ -196,8 +201,13 @@ func assertStopped(t *testing.T, db string, code int, out, want, before string) 
 	if a := readLedger(t, db, "2.0.0"); len(a) != 0 {
 		t.Fatalf("attempts recorded after a failed backup: %+v", a)
 	}
-	if b := readBackups(t, db, "2.0.0"); len(b) != 1 || b[0].Status != ledger.BackupFailed || b[0].Detail == "" {
-		t.Fatalf("ledger backups %+v, want one failed with its cause", b)
+	u, _ := url.Parse(db)
+	pass, _ := u.User.Password()
+	if b := readBackups(t, db, "2.0.0"); len(b) != 1 || b[0].Status != ledger.BackupFailed || b[0].Detail == "" || strings.Contains(b[0].Detail, pass) {
+		t.Fatalf("ledger backups %+v, want one failed with its cause (and no password)", b)
+	}
+	if strings.Contains(out, pass) {
+		t.Fatalf("migrate's output holds the password:\n%s", out)
 	}
 	if after := fingerprint(t, db); after != before {
 		t.Fatalf("data changed: %s, was %s", after, before)
