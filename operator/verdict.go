@@ -68,13 +68,13 @@ func (c *Cluster) judge(ctx context.Context, r *Release, a *nomadapi.AllocationL
 	}
 	rec, ok := rules.FindLedgerLine(out, release)
 	if !ok {
-		return verdict{reason: fmt.Sprintf("exit code 0, but its output has no ledger record of release %s (%s)", release, lastLine(out)), exitCode: code}
+		return verdict{reason: fmt.Sprintf("exit code 0, but its output has no ledger record of release %s (%s)", release, lastOutputLine(out)), exitCode: code}
 	}
 	return verdict{ok: true, exitCode: code, ledger: rec}
 }
 
-// lastLine is the last non-empty line of s, for a reason.
-func lastLine(s string) string {
+// lastOutputLine is the last non-empty line of s, for a reason.
+func lastOutputLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
 		return "last line: " + l
