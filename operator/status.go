@@ -18,8 +18,9 @@ type StatusReport struct {
 	// does not run.
 	Act []string
 	// Unreadable lists what could not be read (Consul or Nomad
-	// unreachable, too slow or refusing): the status is incomplete.
-	Unreadable []string
+	// unreachable, too slow or refusing), each error with its hint: the
+	// status is incomplete.
+	Unreadable []error
 	// Drift is true when the running jobs differ from what kantree.hcl
 	// renders now.
 	Drift bool
@@ -86,7 +87,11 @@ func (c *Cluster) Status(ctx context.Context, r *Release) (*StatusReport, error)
 func (c *Cluster) printSummary(rep *StatusReport) {
 	switch {
 	case len(rep.Unreadable) > 0:
-		c.printf("Status: incomplete: could not read %s", strings.Join(rep.Unreadable, "; "))
+		var what []string
+		for _, err := range rep.Unreadable {
+			what = append(what, err.Error())
+		}
+		c.printf("Status: incomplete: could not read %s", strings.Join(what, "; "))
 	case len(rep.Act) > 0:
 		c.printf("Status: act on: %s", strings.Join(rep.Act, "; "))
 	case rep.Drift:
@@ -153,7 +158,7 @@ func (c *Cluster) printLock(ctx context.Context, r *Release, allocs []*nomadapi.
 	switch {
 	case err != nil:
 		c.printf("Scheduler lock %s: %v", key, err)
-		rep.Unreadable = append(rep.Unreadable, "the scheduler lock in Consul: "+err.Error())
+		rep.Unreadable = append(rep.Unreadable, err)
 	case holder == "":
 		c.printf("Scheduler lock %s: not held", key)
 		rep.act("nobody holds the scheduler lock %s: no scheduler runs", key)
@@ -222,6 +227,10 @@ func runningSince(allocs []*nomadapi.AllocationListStub, id string, now time.Tim
 // printLB prints the instances the load balancer routes to: the passing
 // instances of the web and push services in Consul.
 func (c *Cluster) printLB(ctx context.Context, r *Release, rep *StatusReport) {
+	if len(rep.Unreadable) > 0 {
+		c.printf("Load balancer (Consul catalog): not read, Consul did not answer above")
+		return
+	}
 	c.printf("Load balancer (Consul catalog):")
 	for _, p := range r.Dep.Processes {
 		if p.Service == "" {
@@ -231,8 +240,8 @@ func (c *Cluster) printLB(ctx context.Context, r *Release, rep *StatusReport) {
 		if err != nil {
 			err = consulError("read service "+p.Service, err)
 			c.printf("  %s: %v", p.Service, err)
-			rep.Unreadable = append(rep.Unreadable, err.Error())
-			continue
+			rep.Unreadable = append(rep.Unreadable, err)
+			return
 		}
 		var passing []string
 		for _, e := range all {
