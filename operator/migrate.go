@@ -164,12 +164,15 @@ func (c *Cluster) Migrate(ctx context.Context, r *Release) error {
 		if err != nil {
 			return err
 		}
-		running, err := c.jobInfo(ctx, r, id)
-		if err != nil || running == nil {
-			return fmt.Errorf("read job %s after submitting it: %w", id, err)
+		// The submission changed the job (a fresh attempt value) of the
+		// modify index read, so it made the next version: the one to
+		// follow, whatever is submitted after it.
+		v := uint64(0)
+		if m.running != nil {
+			v = version(m.running) + 1
 		}
-		c.printf("==> Migration: job %s version %d, release %s (evaluation %s)", id, version(running), r.Version(), short(evalID))
-		return c.awaitMigration(ctx, r, version(running), evalID)
+		c.printf("==> Migration: job %s version %d, release %s (evaluation %s)", id, v, r.Version(), short(evalID))
+		return c.awaitMigration(ctx, r, v, evalID)
 	}
 }
 
