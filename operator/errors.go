@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/kantree-nomad/kantree-nomad/rules"
@@ -73,5 +74,12 @@ func addrOf(err error, variable string) string {
 			return u.Scheme + "://" + u.Host
 		}
 	}
+	// Some calls of the Nomad library flatten the error to text
+	// (Agent().Self: "failed querying self endpoint: Get \"http://...").
+	if m := urlRE.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
 	return "the address in " + variable
 }
+
+var urlRE = regexp.MustCompile(`"(https?://[^/"]+)`)

@@ -191,7 +191,7 @@ func TestMigrationFailureRerunAndRollback(t *testing.T) {
 	if !errors.Is(err, ErrFailed) {
 		t.Fatalf("deploy of a failing migration: %v, want ErrFailed", err)
 	}
-	for _, want := range []string{"Migration failed", "Terminated: Exit Code: 1", "stand-in wrapper: this release's upgrade_db is set to fail", "KANTREE_STUB_UPGRADE_FAIL", "was not changed"} {
+	for _, want := range []string{"Migration failed", "Terminated: Exit Code: 1", "stand-in wrapper: this release's upgrade_db is set to fail", "KANTREE_STUB_UPGRADE_FAIL", "the service job ktmig was not submitted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("failure report lacks %q", want)
 		}
