@@ -209,7 +209,13 @@ process "scheduler" {
   cpu    = 100
   memory = 128
 %[8]s}
-%[9]s`, s.job, version, a.url, a.checksum, s.b.kn, s.b.consul.HTTPAddr, s.webExtra, s.timings(), extra)
+%[9]s
+# The bed's Nomad node has no backup host volume yet (issue 17 adds it to
+# the testbed): the sites migrate without a backup.
+backup {
+  enabled = false
+}
+`, s.job, version, a.url, a.checksum, s.b.kn, s.b.consul.HTTPAddr, s.webExtra, s.timings(), extra)
 	if err := os.WriteFile(s.file, []byte(hcl), 0o644); err != nil {
 		s.t.Fatal(err)
 	}

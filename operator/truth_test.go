@@ -83,6 +83,15 @@ func TestMigrationStoppedThenAdopted(t *testing.T) {
 	if n := upgradeRuns(t, s, "8.4.1"); n != 2 {
 		t.Errorf("upgrade_db ran %d times, want 2", n)
 	}
+	// With the upgrade job's allocations gone (purged, or garbage
+	// collected), nothing proves the running release's migration.
+	if o, err := s.b.nomad.CLI(ctx, "job", "stop", "-detach", "-purge", upgradeJob); err != nil {
+		t.Fatalf("%v\n%s", err, o)
+	}
+	o, code = s.run(ctx, "status", s.file)
+	if code != 3 || !strings.Contains(lastLine(o), "the migration to 8.4.1, the running release, is not recorded") {
+		t.Errorf("status without the migration's record: exit %d, want 3 naming it; last line %q", code, lastLine(o))
+	}
 }
 
 // Issue 15, case 1 (second part) and the second rule: two deploys of two
