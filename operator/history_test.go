@@ -1,8 +1,11 @@
 package operator
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	nomadapi "github.com/hashicorp/nomad/api"
 )
@@ -56,5 +59,28 @@ func TestReleaseHistory(t *testing.T) {
 				t.Errorf("rollback target version %d, want %d", target, tc.target)
 			}
 		})
+	}
+}
+
+// A kill before the task's end is a cut migration, whatever the exit
+// code; judge decides it from the events alone, before reading any log.
+func TestJudgeKillOrder(t *testing.T) {
+	ev := func(typ string, code int) *nomadapi.TaskEvent {
+		return &nomadapi.TaskEvent{Type: typ, ExitCode: code, DisplayMessage: typ}
+	}
+	for _, tc := range []struct {
+		name   string
+		events []*nomadapi.TaskEvent
+		want   string
+	}{
+		{"stopped midway", []*nomadapi.TaskEvent{ev(nomadapi.TaskStarted, 0), ev(nomadapi.TaskKilling, 0), ev(nomadapi.TaskTerminated, 0), ev(nomadapi.TaskKilled, 0)}, "stopped before it ended"},
+		{"failed", []*nomadapi.TaskEvent{ev(nomadapi.TaskStarted, 0), ev(nomadapi.TaskTerminated, 1)}, "exited with code 1"},
+		{"no end", []*nomadapi.TaskEvent{ev(nomadapi.TaskStarted, 0)}, "no recorded end"},
+	} {
+		a := &nomadapi.AllocationListStub{ID: "a", ClientStatus: nomadapi.AllocClientStatusComplete,
+			TaskStates: map[string]*nomadapi.TaskState{migrateTask: {StartedAt: time.Now(), Events: tc.events}}}
+		if v := (&Cluster{}).judge(context.Background(), nil, a, "8.4.1"); v.ok || !strings.Contains(v.reason, tc.want) {
+			t.Errorf("%s: verdict %+v, want a failure saying %q", tc.name, v, tc.want)
+		}
 	}
 }

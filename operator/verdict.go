@@ -43,18 +43,27 @@ func (c *Cluster) judge(ctx context.Context, r *Release, a *nomadapi.AllocationL
 	case ts == nil || ts.StartedAt.IsZero():
 		return verdict{reason: fmt.Sprintf("the task never started (allocation %s, desired %s)", a.ClientStatus, a.DesiredStatus), exitCode: -1}
 	}
-	code, killed := -1, ""
+	// A kill cuts the task when it comes before the task's end (Killing,
+	// then Terminated, then Killed). The client also records a Killing
+	// event on a task that had already ended when it garbage-collects the
+	// allocation: that one does not count.
+	code, killed, pending := -1, "", ""
 	for _, e := range ts.Events {
 		switch e.Type {
 		case nomadapi.TaskTerminated:
-			code = e.ExitCode
-		case nomadapi.TaskKilling, nomadapi.TaskKilled:
-			killed = eventText(e)
+			code, killed = e.ExitCode, pending
+		case nomadapi.TaskKilling:
+			pending = eventText(e)
 		}
+	}
+	if code == -1 {
+		killed = pending
 	}
 	switch {
 	case killed != "":
 		return verdict{reason: fmt.Sprintf("the task was stopped before it ended (%s; exit code %d)", killed, code), exitCode: code}
+	case code == -1:
+		return verdict{reason: "the task has no recorded end (no Terminated event)", exitCode: code}
 	case code != 0:
 		return verdict{reason: fmt.Sprintf("the task exited with code %d", code), exitCode: code}
 	}
