@@ -3,6 +3,7 @@ package jobspec
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"strings"
 	"time"
@@ -176,8 +177,11 @@ func (a attrs) integer(name string, dst *int, lo, hi int) bool {
 		a.d.add(DiagNotWhole(name, a.rangeOf(name)))
 		return false
 	}
-	i, _ := bf.Int64()
+	i, acc := bf.Int64()
 	switch {
+	case acc != big.Exact:
+		a.d.add(DiagOverflow(name, bf.Text('g', 10), a.rangeOf(name)))
+		return false
 	case i < int64(lo) || (hi > 0 && i > int64(hi)):
 		a.d.add(DiagOutOfRange(name, i, lo, hi, a.rangeOf(name)))
 		return false

@@ -108,6 +108,13 @@ func DiagOutOfRange(name string, got int64, lo, hi int, rng hcl.Range) *hcl.Diag
 		fmt.Sprintf("The value of %q is %d; it must be %s. Change it to a value in that range.", name, got, limit))
 }
 
+// DiagOverflow reports a whole number too large for any field (past
+// 64 bits), which would otherwise be read as the largest one.
+func DiagOverflow(name, got string, rng hcl.Range) *hcl.Diagnostic {
+	return errorDiag(rng, "Number overflows",
+		fmt.Sprintf("The value of %q, %s, overflows: it is too large for a whole number of 64 bits. It is surely a typo; write the number you meant.", name, got))
+}
+
 // DiagBadDuration reports a string that is not a Go duration.
 func DiagBadDuration(name, got string, rng hcl.Range) *hcl.Diagnostic {
 	return errorDiag(rng, "Invalid duration",

@@ -49,10 +49,10 @@
 // one each. A kind without a block runs with its defaults, count 1, so the
 // smallest valid file has only a kantree block. Attributes:
 //
-//	count          number >= 1 (default 1). Not allowed on the scheduler:
+//	count          number 1..1000 (default 1). Not allowed on the scheduler:
 //	               its count is 1 + scheduler_lock.standbys.
-//	cpu            MHz >= 1 (web 500, worker 500, scheduler 200, push 300)
-//	memory         MB >= 10 (web 1024, worker 1024, scheduler 512, push 512)
+//	cpu            MHz 1..256000 (web 500, worker 500, scheduler 200, push 300)
+//	memory         MB 10..1048576 (web 1024, worker 1024, scheduler 512, push 512)
 //	command        list(string) (default ["./platform", "run", <name>])
 //	kill_timeout   duration > 0 (scheduler 10s, others 30s); the scheduler's
 //	               must exceed scheduler_lock.kill_grace + 1s
@@ -138,7 +138,7 @@
 //	lock_delay 0 < d <= 60s (default 8s)
 //	kill_grace SIGTERM-to-SIGKILL grace for the scheduler (default 2s)
 //	check_ttl  TTL of the session's health check, below ttl (default 2s)
-//	standbys   hot standbys, >= 0 (default 0)
+//	standbys   hot standbys, 0..16 (default 0)
 //	The timings must pass CheckLockTimings: lock_delay - kill_grace - 1s
 //	>= 1s, kill_grace + 1s < ttl, and the scheduler's kill_timeout >
 //	kill_grace + 1s. The diagnostic points at the attribute at fault.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 var (
@@ -121,9 +123,9 @@ func (d *decoder) processBody(p *Process, b *hcl.Block, more ...field) attrs {
 // processFields are the attributes of a process or worker group.
 func processFields(p *Process) []field {
 	return []field{
-		{"count", guarded(schedulerCount(p), ranged(&p.CountRange, integer(&p.Count, 1, 0)))},
-		{"cpu", integer(&p.CPU, 1, 0)},
-		{"memory", integer(&p.Memory, 10, 0)},
+		{"count", guarded(schedulerCount(p), ranged(&p.CountRange, integer(&p.Count, 1, rules.MaxCount)))},
+		{"cpu", integer(&p.CPU, 1, rules.MaxCPU)},
+		{"memory", integer(&p.Memory, 10, rules.MaxMemoryMB)},
 		{"command", nonEmptyList(&p.Command)},
 		// What only web and push have: port, check and shutdown delay.
 		{"port", guarded(listener(p), ranged(&p.PortRange, integer(&p.Port, 1, 65535)))},

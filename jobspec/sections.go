@@ -308,7 +308,7 @@ func (d *decoder) lock(dep *Deployment, b *hcl.Block) {
 		{"lock_delay", duration(&l.LockDelay, true)},
 		{"kill_grace", duration(&l.KillGrace, true)},
 		{"check_ttl", duration(&l.CheckTTL, true)},
-		{"standbys", integer(&l.Standbys, 0, 0)},
+		{"standbys", integer(&l.Standbys, 0, rules.MaxStandbys)},
 	})
 	// The timings are checked together in validate, which blames the
 	// attribute or, when it is left out, the block.

@@ -67,6 +67,11 @@ type site struct {
 	// webMarker: while it exists, the "failing" archive's web does not
 	// listen (its health check fails).
 	webMarker string
+	// slowMarker: while it exists, the "failing" archive's upgrade_db
+	// takes as many seconds as the file says.
+	slowMarker string
+	// healthyDeadline replaces quickTimings' healthy deadline when set.
+	healthyDeadline string
 	// webExtra is added to the web process block (e.g. a health_path).
 	webExtra string
 	// realTimings keeps the generator's default deployment timings (see
@@ -86,6 +91,7 @@ func newSite(t *testing.T, job string) *site {
 	s.file = filepath.Join(s.dir, "kantree.hcl")
 	s.marker = filepath.Join(s.dir, "fail-upgrade")
 	s.webMarker = filepath.Join(s.dir, "fail-web")
+	s.slowMarker = filepath.Join(s.dir, "slow-upgrade")
 	db := b.pg.CreateDatabase(t)
 	s.db = db
 	v := &nomadapi.Variable{Path: "nomad/jobs/" + job, Items: nomadapi.VariableItems{
@@ -117,16 +123,19 @@ func (s *site) failingArchive(version string) archive {
 		s.t.Fatal(err)
 	}
 	script := fmt.Sprintf(`#!/bin/sh
-if [ "$1" = upgrade_db ] && [ -e %q ]; then
+if [ "$1" = upgrade_db ] && [ -e %[3]q ]; then
+  KANTREE_STUB_UPGRADE_SECONDS=$(cat %[3]q); export KANTREE_STUB_UPGRADE_SECONDS
+fi
+if [ "$1" = upgrade_db ] && [ -e %[1]q ]; then
   echo "stand-in wrapper: this release's upgrade_db is set to fail" >&2
   KANTREE_STUB_UPGRADE_FAIL=1; export KANTREE_STUB_UPGRADE_FAIL
 fi
-if [ "$1 $2" = "run web" ] && [ -e %q ]; then
+if [ "$1 $2" = "run web" ] && [ -e %[2]q ]; then
   echo "stand-in wrapper: this release's web never listens, so its health check fails" >&2
   exec sleep 3600
 fi
 exec "$(dirname "$0")/platform.real" "$@"
-`, s.marker, s.webMarker)
+`, s.marker, s.webMarker, s.slowMarker)
 	name := fmt.Sprintf("kantree-%s-%s-wrapped.tar.gz", version, s.job)
 	sum := writeArchive(s.t, filepath.Join(s.b.files.Dir, name), map[string][]byte{"platform": []byte(script), "platform.real": bin})
 	return archive{s.b.files.URL + "/" + name, "sha256:" + sum}
@@ -229,6 +238,9 @@ func (s *site) timings() string {
 	if s.realTimings {
 		return ""
 	}
+	if s.healthyDeadline != "" {
+		return strings.Replace(quickTimings, `"45s"`, fmt.Sprintf("%q", s.healthyDeadline), 1)
+	}
 	return quickTimings
 }
 
@@ -278,8 +290,14 @@ func (s *site) cluster() *Cluster {
 // and CONSUL_HTTP_ADDR set) and returns its output and exit code.
 func (s *site) run(ctx context.Context, args ...string) (string, int) {
 	s.t.Helper()
+	return s.runEnv(ctx, nil, args...)
+}
+
+// runEnv is run with more environment variables (which win).
+func (s *site) runEnv(ctx context.Context, env []string, args ...string) (string, int) {
+	s.t.Helper()
 	cmd := exec.CommandContext(ctx, s.b.cli, args...)
-	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+s.b.nomad.Addr(), "CONSUL_HTTP_ADDR="+s.b.consul.HTTPAddr)
+	cmd.Env = append(append(os.Environ(), "NOMAD_ADDR="+s.b.nomad.Addr(), "CONSUL_HTTP_ADDR="+s.b.consul.HTTPAddr), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

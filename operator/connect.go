@@ -1,9 +1,12 @@
 package operator
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	consulapi "github.com/hashicorp/consul/api"
@@ -20,9 +23,13 @@ import (
 // CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY...); a flag given
 // on the command line wins.
 type Flags struct {
-	nomad  nomadFlags
-	consul consulFlags
+	nomad   nomadFlags
+	consul  consulFlags
+	timeout time.Duration
 }
+
+// DefaultTimeout bounds each call to Nomad's or Consul's HTTP API.
+const DefaultTimeout = 10 * time.Second
 
 type nomadFlags struct {
 	addr, token, region, namespace         string
@@ -56,18 +63,36 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&c.caCert, "consul-ca-file", "", "CA certificate `file` for Consul's TLS (default: CONSUL_CACERT)")
 	fs.StringVar(&c.clientCert, "consul-client-cert", "", "client certificate `file` for Consul (default: CONSUL_CLIENT_CERT)")
 	fs.StringVar(&c.clientKey, "consul-client-key", "", "client key `file` for Consul (default: CONSUL_CLIENT_KEY)")
+	fs.DurationVar(&f.timeout, "timeout", DefaultTimeout, "bound on each call to Nomad's and Consul's HTTP API (a watch makes many)")
 	return f
 }
 
 // Connect builds the API clients from the environment and the flags.
 // Progress and reports go to out.
+//
+// Every call to either API is bounded by the -timeout flag: a paused or
+// unreachable agent makes a command fail with the address it tried, not
+// hang.
 func (f *Flags) Connect(out io.Writer) (*Cluster, error) {
-	nc, err := nomadapi.NewClient(f.nomadConfig())
+	if f.timeout <= 0 {
+		return nil, rules.WithHint(fmt.Errorf("-timeout %s: must be positive", f.timeout), "Give -timeout a duration such as 10s.")
+	}
+	nconf, err := f.nomadConfig()
 	if err != nil {
 		return nil, rules.WithHint(fmt.Errorf("nomad client: %w", err),
 			"Check NOMAD_ADDR (or -address) and the TLS files (NOMAD_CACERT, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY).")
 	}
-	cc, err := consulapi.NewClient(f.consulConfig())
+	nc, err := nomadapi.NewClient(nconf)
+	if err != nil {
+		return nil, rules.WithHint(fmt.Errorf("nomad client: %w", err),
+			"Check NOMAD_ADDR (or -address) and the TLS files (NOMAD_CACERT, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY).")
+	}
+	cconf, err := f.consulConfig()
+	if err != nil {
+		return nil, rules.WithHint(fmt.Errorf("consul client: %w", err),
+			"Check CONSUL_HTTP_ADDR (or -consul-http-addr) and the TLS files (CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY).")
+	}
+	cc, err := consulapi.NewClient(cconf)
 	if err != nil {
 		return nil, rules.WithHint(fmt.Errorf("consul client: %w", err),
 			"Check CONSUL_HTTP_ADDR (or -consul-http-addr) and the TLS files (CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY).")
@@ -75,7 +100,7 @@ func (f *Flags) Connect(out io.Writer) (*Cluster, error) {
 	return &Cluster{Nomad: nc, Consul: cc, Out: out, Now: time.Now, Poll: time.Second}, nil
 }
 
-func (f *Flags) nomadConfig() *nomadapi.Config {
+func (f *Flags) nomadConfig() (*nomadapi.Config, error) {
 	conf := nomadapi.DefaultConfig()
 	n := f.nomad
 	set(&conf.Address, n.addr)
@@ -89,10 +114,28 @@ func (f *Flags) nomadConfig() *nomadapi.Config {
 	if n.skipVerify {
 		conf.TLSConfig.Insecure = true
 	}
-	return conf
+	if strings.HasPrefix(conf.Address, "unix:") {
+		return conf, nil // the library's own socket client; calls stay bound by the context of each command
+	}
+	tr := cleanTransport()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	conf.HttpClient = &http.Client{Transport: tr, Timeout: f.timeout}
+	if err := nomadapi.ConfigureTLS(conf.HttpClient, conf.TLSConfig); err != nil {
+		return nil, err
+	}
+	return conf, nil
 }
 
-func (f *Flags) consulConfig() *consulapi.Config {
+// cleanTransport is a transport of its own (no shared state with
+// http.DefaultTransport), HTTP/1 as the nomad CLI uses.
+func cleanTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ForceAttemptHTTP2 = false
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	return tr
+}
+
+func (f *Flags) consulConfig() (*consulapi.Config, error) {
 	conf := consulapi.DefaultConfig()
 	c := f.consul
 	set(&conf.Address, c.addr)
@@ -100,7 +143,17 @@ func (f *Flags) consulConfig() *consulapi.Config {
 	set(&conf.TLSConfig.CAFile, c.caCert)
 	set(&conf.TLSConfig.CertFile, c.clientCert)
 	set(&conf.TLSConfig.KeyFile, c.clientKey)
-	return conf
+	if strings.HasPrefix(conf.Address, "unix:") {
+		return conf, nil
+	}
+	conf.Transport = cleanTransport()
+	hc, err := consulapi.NewHttpClient(conf.Transport, conf.TLSConfig)
+	if err != nil {
+		return nil, err
+	}
+	hc.Timeout = f.timeout
+	conf.HttpClient = hc
+	return conf, nil
 }
 
 // set overrides *dst with v when v is not empty.

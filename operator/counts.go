@@ -19,10 +19,17 @@ type CountChoice struct {
 	Submitted        int
 	KeptFromScaling  bool // the running count was kept: it came from `nomad job scale`
 	ScaledFromOrigin int  // the count the scaling started from
+	// NoScheduler: the scheduler group runs with count 0 while the source
+	// says more; it is restored, never kept (see chooseCounts).
+	NoScheduler bool
 }
 
 // String says what was decided, for the output.
 func (c CountChoice) String() string {
+	if c.NoScheduler {
+		return fmt.Sprintf("%s: count 0 -> %d from %s: the scheduler group was scaled to 0 behind kantree.hcl's back, so no scheduler ran; restoring it",
+			c.Group, c.File, c.Source)
+	}
 	if c.KeptFromScaling {
 		return fmt.Sprintf("%s: keeping count %d set by nomad job scale (%s says %d, the count the scaling started from; change it in kantree.hcl to set another)",
 			c.Group, c.Running, c.Source, c.File)
@@ -45,6 +52,12 @@ func (c CountChoice) String() string {
 // Count of the one before) is the record of where the count came from.
 // A rollback applies the same rule with the old version in the file's
 // place (rollback.go).
+//
+// One exception: the scheduler group is never kept at 0 when the source
+// says more. Its count is derived (kantree.hcl has no count for it to
+// change), and Kantree without a scheduler silently stops its periodic
+// work: a `nomad job scale` to 0 is drift that plan and status show and
+// that deploy undoes.
 func chooseCounts(job, running *nomadapi.Job, scale *nomadapi.JobScaleStatusResponse, source string) []CountChoice {
 	if running == nil {
 		return nil
@@ -56,7 +69,8 @@ func chooseCounts(job, running *nomadapi.Job, scale *nomadapi.JobScaleStatusResp
 			continue
 		}
 		choice := CountChoice{Group: str(g.Name), Source: source, File: num(g.Count), Running: num(cur.Count), Submitted: num(g.Count)}
-		if scale != nil {
+		choice.NoScheduler = choice.Group == schedulerGroup && choice.Running == 0 && choice.File > 0
+		if scale != nil && !choice.NoScheduler {
 			if origin, ok := scalingOrigin(scale.TaskGroups[choice.Group].Events, choice.Running); ok && origin == choice.File {
 				choice.KeptFromScaling, choice.ScaledFromOrigin, choice.Submitted = true, origin, choice.Running
 				g.Count = new(choice.Running)
@@ -86,6 +100,9 @@ func scalingOrigin(events []nomadapi.ScalingEvent, count int) (int, bool) {
 	}
 	return origin, found
 }
+
+// schedulerGroup is the service job's group that runs the scheduler.
+const schedulerGroup = "scheduler"
 
 // findGroup returns the named group of job, or nil.
 func findGroup(job *nomadapi.Job, name string) *nomadapi.TaskGroup {

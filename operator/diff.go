@@ -154,26 +154,3 @@ func changedNames(fields []*nomadapi.FieldDiff, objs []*nomadapi.ObjectDiff) []s
 	}
 	return names
 }
-
-// onlyCounts reports whether d changes nothing but group counts, as a
-// version made by `nomad job scale` does.
-func onlyCounts(d *nomadapi.JobDiff) bool {
-	if d == nil || !changed(d.Type) {
-		return true
-	}
-	if len(changedNames(d.Fields, d.Objects)) > 0 {
-		return false
-	}
-	for _, g := range d.TaskGroups {
-		names := changedNames(g.Fields, g.Objects)
-		if g.Type == "Added" || g.Type == "Deleted" || len(names) > 1 || (len(names) == 1 && names[0] != "Count") {
-			return false
-		}
-		for _, t := range g.Tasks {
-			if changed(t.Type) {
-				return false
-			}
-		}
-	}
-	return true
-}

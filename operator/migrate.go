@@ -3,7 +3,9 @@ package operator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	nomadapi "github.com/hashicorp/nomad/api"
@@ -38,6 +40,9 @@ type migration struct {
 	running *nomadapi.Job // nil when Nomad has none
 	plan    *nomadapi.JobPlanResponse
 	last    *nomadapi.AllocationListStub // newest allocation of the running version
+	// verdict judges last once it ended; nil while it runs or when there
+	// is none, or when the running job is not the rendered one.
+	verdict *verdict
 }
 
 // same reports whether the running job is the rendered one.
@@ -50,14 +55,40 @@ func (m *migration) stopped() bool {
 	return m.running != nil && m.running.Stop != nil && *m.running.Stop
 }
 
-// done reports whether this release's migration has completed.
+// done reports whether this release's migration has completed: the
+// running job is the rendered one and its newest allocation ran migrate
+// to a ledger record of the release, exit code 0.
 func (m *migration) done() bool {
-	return m.same() && !m.stopped() && m.last != nil && m.last.ClientStatus == nomadapi.AllocClientStatusComplete
+	return m.same() && !m.stopped() && m.verdict != nil && m.verdict.ok
+}
+
+// inProgress reports whether the running job's newest version is still
+// to run or running: an allocation that has not ended, or none yet while
+// Nomad still means to place one.
+func (m *migration) inProgress() bool {
+	if m.running == nil || m.stopped() {
+		return false
+	}
+	if m.last != nil {
+		return !terminal(m.last)
+	}
+	return str(m.running.Status) != "dead"
+}
+
+// holderText names the migration in progress, for the operator.
+func (m *migration) holderText() string {
+	s := fmt.Sprintf("version %d (Kantree %s", version(m.running), m.running.Meta["kantree_version"])
+	if m.last != nil {
+		s += fmt.Sprintf(", allocation %s %s on %s", short(m.last.ID), m.last.ClientStatus, m.last.NodeName)
+	} else {
+		s += ", not placed yet"
+	}
+	return s + ")"
 }
 
 // migrationState plans the rendered upgrade job against the running one
 // (carrying its attempt value, so that only real changes show) and finds
-// the newest allocation of the running version.
+// and judges the newest allocation of the running version.
 func (c *Cluster) migrationState(ctx context.Context, r *Release) (*migration, error) {
 	id := r.Dep.UpgradeJob
 	m := &migration{}
@@ -72,10 +103,15 @@ func (c *Cluster) migrationState(ctx context.Context, r *Release) (*migration, e
 	if m.plan, _, err = c.Nomad.Jobs().Plan(job, true, r.write(ctx)); err != nil {
 		return nil, nomadError("plan job "+id, err)
 	}
-	if m.running != nil {
-		if m.last, err = c.newestAlloc(ctx, r, id, version(m.running)); err != nil {
-			return nil, err
-		}
+	if m.running == nil {
+		return m, nil
+	}
+	if m.last, err = c.newestAlloc(ctx, r, id, version(m.running)); err != nil {
+		return nil, err
+	}
+	if m.same() && m.last != nil && terminal(m.last) {
+		v := c.judge(ctx, r, m.last, r.Version())
+		m.verdict = &v
 	}
 	return m, nil
 }
@@ -85,53 +121,126 @@ func (c *Cluster) migrationState(ctx context.Context, r *Release) (*migration, e
 // its stderr, stops the upgrade job (so that Nomad does not retry it
 // unattended, behind a deploy that reported a failure) and returns an
 // error wrapping ErrFailed; the service job is not touched.
+//
+// It never cuts a migration in progress: when the running upgrade job is
+// the rendered one and its allocation has not ended (a deploy that was
+// interrupted, or another operator's), it adopts that allocation and
+// waits for it; when it is another release's (or another rendering's),
+// it waits for it to end, saying whose it is, before submitting its own.
+// The submission enforces the job's modify index as read, so that of two
+// deploys that read the same state only one submits; the other reads
+// again, and adopts or waits.
 func (c *Cluster) Migrate(ctx context.Context, r *Release) error {
 	id := r.Dep.UpgradeJob
-	m, err := c.migrationState(ctx, r)
-	if err != nil {
-		return err
+	for {
+		m, err := c.migrationState(ctx, r)
+		if err != nil {
+			return err
+		}
+		switch {
+		case m.done():
+			c.printf("==> Migration: release %s already migrated (job %s version %d, allocation %s exit code 0, %s)", r.Version(), id, version(m.running), short(m.last.ID), m.verdict.ledgerText())
+			return nil
+		case m.inProgress() && m.same():
+			c.printf("==> Migration: job %s %s already runs the migration to %s; waiting for it (not submitting it again)", id, m.holderText(), r.Version())
+			return c.awaitMigration(ctx, r, version(m.running), "")
+		case m.inProgress():
+			if err := c.awaitOther(ctx, r, m); err != nil {
+				return err
+			}
+			continue
+		}
+		job := copyJob(r.Bundle.UpgradeDB)
+		job.Meta[attemptMeta] = c.Now().UTC().Format(time.RFC3339Nano)
+		index := uint64(0)
+		if m.running != nil {
+			index = *m.running.JobModifyIndex
+		}
+		evalID, err := c.register(ctx, r, job, index)
+		if errors.Is(err, ErrConflict) {
+			c.printf("==> Migration: job %s was submitted by someone else meanwhile; reading it again", id)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// The submission changed the job (a fresh attempt value) of the
+		// modify index read, so it made the next version: the one to
+		// follow, whatever is submitted after it.
+		v := uint64(0)
+		if m.running != nil {
+			v = version(m.running) + 1
+		}
+		c.printf("==> Migration: job %s version %d, release %s (evaluation %s)", id, v, r.Version(), short(evalID))
+		return c.awaitMigration(ctx, r, v, evalID)
 	}
-	if m.done() {
-		c.printf("==> Migration: release %s already migrated (job %s version %d, allocation %s complete)", r.Version(), id, version(m.running), short(m.last.ID))
-		return nil
+}
+
+// awaitOther waits until the migration in progress of another version of
+// the upgrade job ends; it never reports that migration's result as this
+// release's.
+func (c *Cluster) awaitOther(ctx context.Context, r *Release, m *migration) error {
+	id := r.Dep.UpgradeJob
+	c.printf("==> Migration: job %s %s runs another migration; release %s waits until it ends (it is not cut)", id, m.holderText(), r.Version())
+	for {
+		if err := c.sleep(ctx); err != nil {
+			return c.interrupted(fmt.Sprintf("nomad job status %s, then the same deploy again", id))
+		}
+		cur, err := c.jobInfo(ctx, r, id)
+		if err != nil {
+			return err
+		}
+		if cur == nil || version(cur) != version(m.running) || *cur.JobModifyIndex != *m.running.JobModifyIndex {
+			return nil
+		}
+		a, err := c.newestAlloc(ctx, r, id, version(cur))
+		if err != nil {
+			return err
+		}
+		if (a != nil && terminal(a)) || (a == nil && str(cur.Status) == "dead") || (cur.Stop != nil && *cur.Stop) {
+			c.printf("    the other migration ended (%s); going on with release %s", endText(a), r.Version())
+			return nil
+		}
 	}
-	job := copyJob(r.Bundle.UpgradeDB)
-	job.Meta[attemptMeta] = c.Now().UTC().Format(time.RFC3339Nano)
-	resp, _, err := c.Nomad.Jobs().Register(job, r.write(ctx))
-	if err != nil {
-		return nomadError("submit job "+id, err)
+}
+
+func endText(a *nomadapi.AllocationListStub) string {
+	if a == nil {
+		return "no allocation"
 	}
-	running, err := c.jobInfo(ctx, r, id)
-	if err != nil || running == nil {
-		return fmt.Errorf("read job %s after submitting it: %w", id, err)
-	}
-	c.printf("==> Migration: job %s version %d, release %s (evaluation %s)", id, version(running), r.Version(), short(resp.EvalID))
-	return c.awaitMigration(ctx, r, version(running), resp.EvalID)
+	return "allocation " + short(a.ID) + " " + a.ClientStatus
 }
 
 // awaitMigration follows the allocations of version v of the upgrade job
-// until one completes or fails, printing their task events.
+// until one ends, printing their task events, and judges it: a success
+// needs exit code 0 and the ledger's record of the release. A task that
+// waits on a template it cannot render (a Nomad variable missing, or one
+// its ACL may not read) is reported as a failure after templateWait.
 func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, evalID string) error {
 	id := r.Dep.UpgradeJob
 	start := c.Now()
 	seen := newEventLog(c.Out, start)
 	warned := false
+	var stuckSince time.Time
 	for {
 		a, err := c.newestAlloc(ctx, r, id, v)
 		if err != nil {
 			return err
 		}
-		if a == nil && !warned {
+		if a == nil && !warned && evalID != "" {
 			warned = c.reportUnplaced(ctx, r, evalID)
 		}
 		if a != nil {
 			seen.print(a)
-			switch a.ClientStatus {
-			case nomadapi.AllocClientStatusComplete:
-				c.printf("    migrated to %s in %s (allocation %s)", r.Version(), c.Now().Sub(start).Round(100*time.Millisecond), short(a.ID))
-				return nil
-			case nomadapi.AllocClientStatusFailed:
-				return c.migrationFailed(ctx, r, a)
+			if terminal(a) {
+				return c.migrationEnded(ctx, r, a, start)
+			}
+			if ev := missingTemplate(a); ev == nil {
+				stuckSince = time.Time{}
+			} else if stuckSince.IsZero() {
+				stuckSince = c.Now()
+			} else if c.Now().Sub(stuckSince) >= c.templateWait() {
+				return c.migrationStuck(ctx, r, a, ev)
 			}
 		}
 		if err := c.sleep(ctx); err != nil {
@@ -140,18 +249,76 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 	}
 }
 
-// migrationFailed reports a failed migration and stops the upgrade job.
-func (c *Cluster) migrationFailed(ctx context.Context, r *Release, a *nomadapi.AllocationListStub) error {
+// migrationEnded judges the allocation that ended.
+func (c *Cluster) migrationEnded(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, start time.Time) error {
+	v := c.judge(ctx, r, a, r.Version())
+	if v.ok {
+		c.printf("    migrated to %s in %s (allocation %s, exit code 0, %s)", r.Version(), c.Now().Sub(start).Round(100*time.Millisecond), short(a.ID), v.ledgerText())
+		return nil
+	}
+	return c.migrationFailed(ctx, r, a, v.reason)
+}
+
+// templateWait is how long a migration may wait on a template it cannot
+// render before deploy reports it: a few polls, at least 15s (Nomad
+// repeats the event while it waits).
+func (c *Cluster) templateWait() time.Duration {
+	return max(15*time.Second, 10*c.Poll)
+}
+
+// missingTemplate returns the newest task event of a that says a template
+// waits for data it cannot read ("Template: Missing: nomad.var.block(...)"),
+// when that is the task's latest word.
+func missingTemplate(a *nomadapi.AllocationListStub) *nomadapi.TaskEvent {
+	ts := a.TaskStates[migrateTask]
+	if ts == nil || len(ts.Events) == 0 || !ts.StartedAt.IsZero() {
+		return nil
+	}
+	e := ts.Events[len(ts.Events)-1]
+	if e.Type == "Template" || strings.HasPrefix(e.DisplayMessage, "Missing:") {
+		if strings.Contains(eventText(e), "Missing:") {
+			return e
+		}
+	}
+	return nil
+}
+
+// migrationStuck reports a migration whose template cannot render, with
+// the ACL policy that lets the job read the variables, and stops the job.
+func (c *Cluster) migrationStuck(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, ev *nomadapi.TaskEvent) error {
 	id := r.Dep.UpgradeJob
-	c.printf("==> Migration failed: allocation %s of job %s", short(a.ID), id)
-	c.inspectAlloc(ctx, r, a.ID)
+	c.printf("==> Migration stuck: allocation %s of job %s waits on a template it cannot render: %s", short(a.ID), id, eventText(ev))
+	c.stopUpgradeJob(ctx, r)
+	ns := r.Dep.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return rules.WithHint(fmt.Errorf("migration to %s stuck: %s: %w", r.Version(), eventText(ev), ErrFailed),
+		fmt.Sprintf("The variable is missing, or job %s may not read it. Put the secrets in it, or apply the policy rendered by kantree-nomad render: nomad acl policy apply -namespace %s -job %s %s-variables acl/nomad-workload-variables.policy.hcl; then run the same deploy again.", id, ns, id, id))
+}
+
+// stopUpgradeJob stops the upgrade job and says so.
+func (c *Cluster) stopUpgradeJob(ctx context.Context, r *Release) {
+	id := r.Dep.UpgradeJob
 	if _, _, err := c.Nomad.Jobs().Deregister(id, false, r.write(ctx)); err != nil {
 		c.printf("    (could not stop job %s: %v; Nomad may retry it on its own)", id, err)
 	} else {
 		c.printf("    stopped job %s so that Nomad does not retry it unattended; its allocations stay for inspection", id)
 	}
-	c.printf("    the service job %s was not changed", r.Dep.Job)
-	return rules.WithHint(fmt.Errorf("migration to %s failed: %w", r.Version(), ErrFailed),
+	c.printf("    the service job %s was not submitted", r.Dep.Job)
+}
+
+// migrationFailed reports a failed migration and stops the upgrade job.
+func (c *Cluster) migrationFailed(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, reason string) error {
+	id := r.Dep.UpgradeJob
+	c.printf("==> Migration failed: allocation %s of job %s: %s", short(a.ID), id, reason)
+	c.inspectAlloc(ctx, r, a.ID)
+	if cur, err := c.jobInfo(ctx, r, id); err == nil && cur != nil && version(cur) != a.JobVersion {
+		c.printf("    job %s is now at version %d (Kantree %s): it was submitted again while this migration ran", id, version(cur), cur.Meta["kantree_version"])
+	} else {
+		c.stopUpgradeJob(ctx, r)
+	}
+	return rules.WithHint(fmt.Errorf("migration to %s failed: %s: %w", r.Version(), reason, ErrFailed),
 		"Fix the cause shown above, then run the same deploy command again: it runs the migration again, and migrate's ledger applies a release only once.")
 }
 

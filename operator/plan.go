@@ -88,8 +88,13 @@ func (c *Cluster) printMigrationPlan(r *Release, m *migration) {
 	id := r.Dep.UpgradeJob
 	switch {
 	case m.done():
-		c.printf("Job %s (migration): no change; release %s migrated (allocation %s complete)", id, r.Version(), short(m.last.ID))
+		c.printf("Job %s (migration): no change; release %s migrated (allocation %s exit code 0, %s)", id, r.Version(), short(m.last.ID), m.verdict.ledgerText())
 		return
+	case m.inProgress() && m.same():
+		c.printf("Job %s (migration): %s runs the migration to %s now; deploy waits for it", id, m.holderText(), r.Version())
+		return
+	case m.inProgress():
+		c.printf("Job %s (migration): %s runs another migration now; deploy waits for it to end, then migrates to %s", id, m.holderText(), r.Version())
 	case m.running == nil:
 		c.printf("Job %s (migration): new; deploy runs it to migrate to %s", id, r.Version())
 	case m.same():
@@ -106,6 +111,8 @@ func lastRunText(m *migration) string {
 		return "was stopped"
 	case m.last == nil:
 		return "has no allocation"
+	case m.verdict != nil:
+		return "did not migrate: " + m.verdict.reason
 	}
 	return "is " + m.last.ClientStatus
 }

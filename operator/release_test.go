@@ -48,6 +48,32 @@ func TestDeployCommandLine(t *testing.T) {
 	t.Run("plan exit codes", func(t *testing.T) { checkPlanCodes(t, s, ctx) })
 	t.Run("change between plan and submit", func(t *testing.T) { checkConflictAndDrift(t, s, ctx) })
 	t.Run("agent older than nomad_version", func(t *testing.T) { checkVersionRefused(t, s, ctx) })
+	t.Run("unanswering agents", func(t *testing.T) { checkBounded(t, s, ctx) })
+}
+
+// checkBounded: with Consul or Nomad accepting connections but never
+// answering (a paused agent), status, plan and deploy end within a few
+// -timeout periods, non-zero, with a hint naming the address.
+func checkBounded(t *testing.T, s *site, ctx context.Context) {
+	silent := silentListener(t)
+	for _, tc := range []struct {
+		name, env, hint string
+		args            []string
+		code            int
+	}{
+		{"status, Consul silent", "CONSUL_HTTP_ADDR=" + silent, "Consul at http://" + silent + " did not answer within the -timeout", []string{"status", "-timeout", "1s", s.file}, 1},
+		{"status, Nomad silent", "NOMAD_ADDR=http://" + silent, "Nomad at http://" + silent + " did not answer within the -timeout", []string{"status", "-timeout", "1s", s.file}, 1},
+		{"plan, Nomad silent", "NOMAD_ADDR=http://" + silent, "Nomad at http://" + silent + " did not answer", []string{"plan", "-timeout", "1s", s.file}, 255},
+		{"deploy, Nomad silent", "NOMAD_ADDR=http://" + silent, "Nomad at http://" + silent + " did not answer", []string{"deploy", "-timeout", "1s", s.file}, 1},
+	} {
+		start := time.Now()
+		out, code := s.runEnv(ctx, []string{tc.env}, tc.args...)
+		took := time.Since(start)
+		t.Logf("figure: %s: exit %d after %s", tc.name, code, took.Round(100*time.Millisecond))
+		if code != tc.code || !strings.Contains(out, tc.hint) || took > 30*time.Second {
+			t.Errorf("%s: exit %d after %s, want %d within 30s with hint %q:\n%s", tc.name, code, took, tc.code, tc.hint, out)
+		}
+	}
 }
 
 // checkVersionRefused: a file written for Nomad 1.10 is refused by a 1.6
@@ -165,7 +191,7 @@ func TestMigrationFailureRerunAndRollback(t *testing.T) {
 	if !errors.Is(err, ErrFailed) {
 		t.Fatalf("deploy of a failing migration: %v, want ErrFailed", err)
 	}
-	for _, want := range []string{"Migration failed", "Terminated: Exit Code: 1", "stand-in wrapper: this release's upgrade_db is set to fail", "KANTREE_STUB_UPGRADE_FAIL", "was not changed"} {
+	for _, want := range []string{"Migration failed", "Terminated: Exit Code: 1", "stand-in wrapper: this release's upgrade_db is set to fail", "KANTREE_STUB_UPGRADE_FAIL", "the service job ktmig was not submitted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("failure report lacks %q", want)
 		}
@@ -193,6 +219,16 @@ func TestMigrationFailureRerunAndRollback(t *testing.T) {
 	checkRunning(t, s, "8.4.1")
 	if v := schemaVersion(t, s); v != "8.5.0" {
 		t.Errorf("schema at %s after rollback, want 8.5.0 (the migrated one)", v)
+	}
+	// Issue 15, case 2: rollback again says there is nothing older; it
+	// does not return to 8.5.0, the release just backed out of.
+	before = s.serviceJob()
+	out, code := s.run(ctx, "rollback", s.file)
+	if code != 1 || !strings.Contains(out, "nothing older to return to: Kantree 8.4.1 is the oldest release") {
+		t.Errorf("second rollback: exit %d, want 1 and nothing older:\n%s", code, out)
+	}
+	if after := s.serviceJob(); *after.JobModifyIndex != *before.JobModifyIndex {
+		t.Errorf("the refused rollback changed the job")
 	}
 }
 
@@ -253,6 +289,39 @@ func TestScaledCountSurvivesDeploy(t *testing.T) {
 	mustDeploy(t, s, ctx)
 	if got := num(findGroup(s.serviceJob(), "web").Count); got != 2 {
 		t.Errorf("web count %d after kantree.hcl changed it, want 2", got)
+	}
+	checkSchedulerScaledToZero(t, s, ctx)
+}
+
+// checkSchedulerScaledToZero: issue 15, case 5. `nomad job scale` of the
+// scheduler to 0 is drift that plan (exit 1) and status (exit 3) show,
+// and deploy restores the derived count.
+func checkSchedulerScaledToZero(t *testing.T, s *site, ctx context.Context) {
+	if out, err := s.b.nomad.CLI(ctx, "job", "scale", "-detach", s.job, "scheduler", "0"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(250 * time.Millisecond) {
+		kv, _, err := s.b.consul.Client().KV().Get("kantree/"+s.job+"/scheduler", nil)
+		if err == nil && (kv == nil || kv.Session == "") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler lock is still held a minute after scaling to 0")
+		}
+	}
+	out, code := s.run(ctx, "plan", s.file)
+	if code != 1 || !strings.Contains(out, "scheduler: count 0 -> 1 from kantree.hcl: the scheduler group was scaled to 0") {
+		t.Errorf("plan after scaling the scheduler to 0: exit %d, want 1 and the restoring count:\n%s", code, out)
+	}
+	out, code = s.run(ctx, "status", s.file)
+	if code != 3 || !strings.Contains(lastLine(out), "the scheduler group is scaled to 0") || !strings.Contains(lastLine(out), "nobody holds the scheduler lock") {
+		t.Errorf("status after scaling the scheduler to 0: exit %d, want 3 naming it:\n%s", code, out)
+	}
+	if out, code = s.run(ctx, "deploy", s.file); code != 0 || !strings.Contains(out, "restoring it") {
+		t.Errorf("deploy after scaling the scheduler to 0: exit %d, want 0 and the restored count:\n%s", code, out)
+	}
+	if got := num(findGroup(s.serviceJob(), "scheduler").Count); got != 1 {
+		t.Errorf("scheduler count %d after deploy, want 1", got)
 	}
 }
 
@@ -356,19 +425,13 @@ func TestInterruptStopsWatchingOnly(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "nomad deployment status -monitor") {
 		t.Fatalf("deploy after SIGINT: %v, want exit 130 and how to resume watching:\n%s", err, out.String())
 	}
-	for {
-		dep, _, err := s.b.nomad.Client().Jobs().LatestDeployment(s.job, nil)
-		if err == nil && dep != nil && dep.Status == "successful" {
-			return
-		}
-		if err == nil && dep != nil && dep.Status != "running" {
-			t.Fatalf("the deployment went on to %s: %s", dep.Status, dep.StatusDescription)
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("the deployment did not finish after the interrupt\n%s", s.b.nomad.AllocReport(s.job))
-		}
-		time.Sleep(500 * time.Millisecond)
+	// Issue 15, case 4: the same deploy again, as its hint says, finds
+	// no change and watches the deployment still running to its end.
+	again, code := s.run(ctx, "deploy", s.file)
+	if code != 0 || !strings.Contains(again, "no change (version 0); its deployment") || !strings.Contains(again, "is running") || !strings.Contains(lastLine(again), "successful") {
+		t.Fatalf("deploy again after the interrupt: exit %d, want 0 after watching the running deployment:\n%s", code, again)
 	}
+	checkRunning(t, s, "8.4.1")
 }
 
 // A count set with nomad job scale after the target version was deployed
@@ -404,6 +467,12 @@ func TestRollbackKeepsScaledCount(t *testing.T) {
 	if got := num(findGroup(s.serviceJob(), "web").Count); got != 3 {
 		t.Errorf("web count %d after rollback, want 3 (set by nomad job scale)", got)
 	}
+	// A second rollback does not go forward to 8.4.2 again.
+	err := s.cluster().Rollback(ctx, s.release(), false)
+	if err == nil || !strings.Contains(err.Error(), "nothing older to return to") {
+		t.Errorf("second rollback: %v, want a refusal: nothing older", err)
+	}
+	checkRunning(t, s, "8.4.1")
 }
 
 // waitDeploymentsEnd waits until the job's latest deployment is over.

@@ -9,26 +9,34 @@ import (
 	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
-// Rollback returns the service job to the stable version before the
-// current release and, unless detach is set, watches the deployment.
+// Rollback returns the service job to the release that ran before the
+// current one and, unless detach is set, watches the deployment.
 //
-// The version it returns to is the newest stable one that differs from
-// the current job in more than group counts: a version made by `nomad job
-// scale` is the same release, and returning to it would undo the scaling,
-// not the release. That version's job is submitted again (what Nomad's
-// own revert does) with the counts chosen by deploy's rule, the old
-// version standing in for kantree.hcl: a group keeps its current count
-// when `nomad job scale` reached it from the count the old version says
-// (counts.go). The submission enforces the current job's modify index, so
-// a change made in between is refused.
+// "Before" is by release history, not by version number: the job's
+// versions, oldest first, make a stack of releases; a version of a new
+// release pushes it, and a version of a release already on the stack (a
+// rollback, Nomad's auto-revert after a failed deployment, or deploying
+// an older release again) pops back to it. Versions of the same release
+// (`nomad job scale`, a changed setting) do not move the stack. The target
+// is the release under the current one, in its newest stable version;
+// so rollback twice goes back twice, and never to the release just
+// backed out of.
+//
+// That version's job is submitted again (what Nomad's own revert does)
+// with the counts chosen by deploy's rule, the old version standing in
+// for kantree.hcl: a group keeps its current count when `nomad job scale`
+// reached it from the count the old version says (counts.go). The
+// submission enforces the current job's modify index, so a change made
+// in between is refused.
 //
 // It refuses, with the reason, when: the job is not running; a deployment
-// is in progress (let it end, or fail it); there is no such stable
-// version; or that version runs a Kantree release of an older major
-// version than the database was migrated to. Going back within a major
-// release is what every rolling release already does: the old
-// allocations serve on the new schema until they are replaced, and
-// preflight accepts a schema at or after the process's release.
+// is in progress (let it end, or fail it); no older release is in the
+// history Nomad keeps; the older release never ran stable; it is a newer
+// release than the current one; or it is of an older major version than
+// the database was migrated to. Going back within a major release is what
+// every rolling release already does: the old allocations serve on the
+// new schema until they are replaced, and preflight accepts a schema at
+// or after the process's release.
 func (c *Cluster) Rollback(ctx context.Context, r *Release, detach bool) error {
 	id := r.Dep.Job
 	cur, target, err := c.rollbackTarget(ctx, r)
@@ -72,7 +80,7 @@ func (c *Cluster) rollbackTarget(ctx context.Context, r *Release) (cur, target *
 	if dep != nil && active(dep.Status) {
 		return nil, nil, refuse("deployment %s is %s; let it end or fail it first (nomad deployment fail %s)", short(dep.ID), dep.Status, short(dep.ID))
 	}
-	versions, diffs, _, err := c.Nomad.Jobs().Versions(id, true, r.query(ctx))
+	versions, _, _, err := c.Nomad.Jobs().Versions(id, false, r.query(ctx))
 	if isNotFound(err) || (err == nil && len(versions) == 0) {
 		return nil, nil, refuse("Nomad has no such job")
 	}
@@ -80,34 +88,56 @@ func (c *Cluster) rollbackTarget(ctx context.Context, r *Release) (cur, target *
 		return nil, nil, nomadError("read versions of "+id, err)
 	}
 	cur = versions[0]
-	if i := previousRelease(versions, diffs); i > 0 {
-		return cur, versions[i], nil
+	hist := releaseHistory(versions)
+	if len(hist) < 2 {
+		return nil, nil, refuse("nothing older to return to: Kantree %s is the oldest release in the %d versions Nomad keeps", cur.Meta["kantree_version"], len(versions))
 	}
-	return nil, nil, refuse("no stable version before version %d in Nomad's history that differs in more than counts", version(cur))
+	now, prev := hist[len(hist)-1], hist[len(hist)-2]
+	if prev.job == nil {
+		return nil, nil, refuse("the release before Kantree %s, %s, never ran as a stable version", now.release, prev.release)
+	}
+	if pv, err1 := rules.ParseVersion(prev.release); err1 == nil {
+		if nv, err2 := rules.ParseVersion(now.release); err2 == nil && nv.Compare(pv) < 0 {
+			return nil, nil, refuse("the release that ran before Kantree %s is %s, a newer one: rollback only goes back (deploy %s to go forward)", now.release, prev.release, prev.release)
+		}
+	}
+	return cur, prev.job, nil
 }
 
-// previousRelease returns the index in versions of the newest stable
-// version that differs from versions[0] in more than group counts, or -1.
-// Nomad lists versions newest first, diffs[i] being the change from
-// versions[i+1] to versions[i].
-func previousRelease(versions []*nomadapi.Job, diffs []*nomadapi.JobDiff) int {
-	scaledOnly := true // versions[0] differs from versions[i] only in counts
-	for i := 1; i < len(versions); i++ {
-		if version(versions[i]) >= version(versions[i-1]) || i-1 >= len(diffs) {
-			return -1 // not the order Nomad documents: refuse rather than guess
+// historyEntry is one release of the job's history, with its newest
+// stable version while it was the current release (nil: never stable).
+type historyEntry struct {
+	release string
+	job     *nomadapi.Job
+}
+
+// releaseHistory returns the stack of releases the job's versions
+// (newest first, as Nomad lists them) make, the current release last.
+func releaseHistory(versions []*nomadapi.Job) []historyEntry {
+	var stack []historyEntry
+	for i := len(versions) - 1; i >= 0; i-- {
+		v := versions[i]
+		rel := v.Meta["kantree_version"]
+		k := len(stack) - 1
+		for k >= 0 && stack[k].release != rel {
+			k--
 		}
-		scaledOnly = scaledOnly && onlyCounts(diffs[i-1])
-		if !scaledOnly && versions[i].Stable != nil && *versions[i].Stable {
-			return i
+		if k >= 0 {
+			stack = stack[:k+1]
+		} else {
+			stack = append(stack, historyEntry{release: rel})
+		}
+		if v.Stable != nil && *v.Stable {
+			stack[len(stack)-1].job = v
 		}
 	}
-	return -1
+	return stack
 }
 
 // checkSchema refuses a target whose Kantree release is of an older major
 // version than the release the database was migrated to.
 func (c *Cluster) checkSchema(ctx context.Context, r *Release, target *nomadapi.Job) error {
-	migrated, _, err := c.migratedRelease(ctx, r)
+	migrated, err := c.migratedRelease(ctx, r)
 	if err != nil {
 		return err
 	}

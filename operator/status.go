@@ -10,57 +10,117 @@ import (
 	nomadapi "github.com/hashicorp/nomad/api"
 )
 
+// StatusReport is what status found that the exit code must show.
+type StatusReport struct {
+	// Act lists what an operator must act on: nobody holds the scheduler
+	// lock, the scheduler group is scaled to 0, the latest deployment
+	// failed, the running release's migration is not recorded, the job
+	// does not run.
+	Act []string
+	// Unreadable lists what could not be read (Consul or Nomad
+	// unreachable, too slow or refusing), each error with its hint: the
+	// status is incomplete.
+	Unreadable []error
+	// Drift is true when the running jobs differ from what kantree.hcl
+	// renders now.
+	Drift bool
+}
+
+func (s *StatusReport) act(format string, args ...any) {
+	s.Act = append(s.Act, fmt.Sprintf(format, args...))
+}
+
 // Status prints, for the operator: the service job and its latest
 // deployment; per group, allocations desired, running and healthy; the
 // scheduler lock (holder allocation and node, standbys, since when the
 // holder runs); the load balancer's system job and its allocations, when
 // kantree.hcl has one; the load balancer's view (passing web and push instances
 // in Consul); the release the migration reached; and drift, whether the
-// running job differs from what deploy would submit now. It returns
-// whether the job has drifted.
-func (c *Cluster) Status(ctx context.Context, r *Release) (drift bool, err error) {
+// running job differs from what deploy would submit now. It ends with a
+// line that sums up what the operator must act on. An error means Nomad
+// could not be read at all.
+func (c *Cluster) Status(ctx context.Context, r *Release) (*StatusReport, error) {
 	id := r.Dep.Job
+	rep := &StatusReport{}
 	job, err := c.jobInfo(ctx, r, id)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if job == nil {
 		c.printf("Job %s: not running (deploy it with kantree-nomad deploy)", id)
-		return false, nil
+		rep.act("job %s does not run", id)
+		c.printSummary(rep)
+		return rep, nil
 	}
 	allocs, _, err := c.Nomad.Jobs().Allocations(id, false, r.query(ctx))
 	if err != nil {
-		return false, nomadError("list allocations of "+id, err)
+		return nil, nomadError("list allocations of "+id, err)
 	}
-	c.printJob(ctx, r, job)
-	if err := c.printGroups(ctx, r, job, allocs); err != nil {
-		return false, err
+	if err := c.printJob(ctx, r, job, rep); err != nil {
+		return nil, err
 	}
-	c.printLock(ctx, r, allocs)
+	if err := c.printGroups(ctx, r, job, allocs, rep); err != nil {
+		return nil, err
+	}
+	c.printLock(ctx, r, allocs, rep)
 	lb, err := c.planLB(ctx, r) // read once: its job and allocations, and its drift
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	c.printLBJob(lb)
-	c.printLB(ctx, r)
-	c.printRelease(ctx, r)
+	c.printLB(ctx, r, rep)
+	running := job.Meta["kantree_version"]
+	if ok, err := c.printRelease(ctx, r, running); err != nil {
+		return nil, err
+	} else if !ok {
+		rep.act("the migration to %s, the running release, is not recorded", running)
+	}
 	c.printBackup(ctx, r)
-	return c.printDrift(ctx, r, lb)
+	if rep.Drift, err = c.printDrift(ctx, r, lb); err != nil {
+		return nil, err
+	}
+	c.printSummary(rep)
+	return rep, nil
 }
 
-func (c *Cluster) printJob(ctx context.Context, r *Release, job *nomadapi.Job) {
+// printSummary prints status's last line.
+func (c *Cluster) printSummary(rep *StatusReport) {
+	switch {
+	case len(rep.Unreadable) > 0:
+		var what []string
+		for _, err := range rep.Unreadable {
+			what = append(what, err.Error())
+		}
+		c.printf("Status: incomplete: could not read %s", strings.Join(what, "; "))
+	case len(rep.Act) > 0:
+		c.printf("Status: act on: %s", strings.Join(rep.Act, "; "))
+	case rep.Drift:
+		c.printf("Status: running, but the jobs differ from kantree.hcl (deploy to apply it)")
+	default:
+		c.printf("Status: ok")
+	}
+}
+
+func (c *Cluster) printJob(ctx context.Context, r *Release, job *nomadapi.Job, rep *StatusReport) error {
 	stable := ""
 	if job.Stable != nil && *job.Stable {
 		stable = ", stable"
 	}
 	c.printf("Job %s: %s, version %d%s, Kantree %s", str(job.ID), str(job.Status), version(job), stable, job.Meta["kantree_version"])
 	dep, _, err := c.Nomad.Jobs().LatestDeployment(str(job.ID), r.query(ctx))
-	if err == nil && dep != nil {
-		c.printf("  latest deployment %s (version %d): %s: %s", short(dep.ID), dep.JobVersion, dep.Status, dep.StatusDescription)
+	if err != nil && !isNotFound(err) {
+		return nomadError("read the latest deployment of "+str(job.ID), err)
 	}
+	if dep != nil {
+		c.printf("  latest deployment %s (version %d): %s: %s", short(dep.ID), dep.JobVersion, dep.Status, dep.StatusDescription)
+		if dep.Status == nomadapi.DeploymentStatusFailed || dep.Status == nomadapi.DeploymentStatusCancelled {
+			rep.act("the latest deployment %s %s", short(dep.ID), dep.Status)
+		}
+	}
+	return nil
 }
 
-func (c *Cluster) printGroups(ctx context.Context, r *Release, job *nomadapi.Job, allocs []*nomadapi.AllocationListStub) error {
+func (c *Cluster) printGroups(ctx context.Context, r *Release, job *nomadapi.Job, allocs []*nomadapi.AllocationListStub, rep *StatusReport) error {
 	scale, err := c.scaleStatus(ctx, r, str(job.ID))
 	if err != nil {
 		return err
@@ -81,20 +141,27 @@ func (c *Cluster) printGroups(ctx context.Context, r *Release, job *nomadapi.Job
 			}
 		}
 		c.printf("%s", line)
+		if name == schedulerGroup && num(g.Count) == 0 {
+			if want := findGroup(r.Bundle.Service, name); want != nil && num(want.Count) > 0 {
+				rep.act("the scheduler group is scaled to 0 (kantree.hcl derives %d): no scheduler runs; deploy restores it", num(want.Count))
+			}
+		}
 	}
 	return nil
 }
 
 // printLock prints who holds the scheduler lock in Consul. supervise
 // writes its check ID, "kantree-lock-<allocation ID>", as the key's value.
-func (c *Cluster) printLock(ctx context.Context, r *Release, allocs []*nomadapi.AllocationListStub) {
+func (c *Cluster) printLock(ctx context.Context, r *Release, allocs []*nomadapi.AllocationListStub, rep *StatusReport) {
 	key := r.Dep.Lock.Key
 	holder, session, err := c.lockHolder(ctx, key)
 	switch {
 	case err != nil:
 		c.printf("Scheduler lock %s: %v", key, err)
+		rep.Unreadable = append(rep.Unreadable, err)
 	case holder == "":
 		c.printf("Scheduler lock %s: not held", key)
+		rep.act("nobody holds the scheduler lock %s: no scheduler runs", key)
 	default:
 		c.printf("Scheduler lock %s: held by allocation %s%s%s (Consul session %s on node %s)", key, short(holder), runningSince(allocs, holder, c.Now()),
 			heldFor(session.Acquired, c.Now()), short(session.ID), session.Node)
@@ -159,7 +226,11 @@ func runningSince(allocs []*nomadapi.AllocationListStub, id string, now time.Tim
 
 // printLB prints the instances the load balancer routes to: the passing
 // instances of the web and push services in Consul.
-func (c *Cluster) printLB(ctx context.Context, r *Release) {
+func (c *Cluster) printLB(ctx context.Context, r *Release, rep *StatusReport) {
+	if len(rep.Unreadable) > 0 {
+		c.printf("Load balancer (Consul catalog): not read, Consul did not answer above")
+		return
+	}
 	c.printf("Load balancer (Consul catalog):")
 	for _, p := range r.Dep.Processes {
 		if p.Service == "" {
@@ -167,8 +238,10 @@ func (c *Cluster) printLB(ctx context.Context, r *Release) {
 		}
 		all, _, err := c.Consul.Health().Service(p.Service, "", false, consulQuery(ctx))
 		if err != nil {
-			c.printf("  %s: %v", p.Service, consulError("read service "+p.Service, err))
-			continue
+			err = consulError("read service "+p.Service, err)
+			c.printf("  %s: %v", p.Service, err)
+			rep.Unreadable = append(rep.Unreadable, err)
+			return
 		}
 		var passing []string
 		for _, e := range all {
@@ -181,51 +254,78 @@ func (c *Cluster) printLB(ctx context.Context, r *Release) {
 	}
 }
 
-// printRelease prints the release the database was last migrated to, as
-// the upgrade job's newest completed allocation reports it.
-func (c *Cluster) printRelease(ctx context.Context, r *Release) {
+// printRelease prints the release the database was migrated to for the
+// running service job's release, as the upgrade job's allocations prove
+// it (exit code 0 and the ledger's record); it reports whether that
+// migration is recorded.
+func (c *Cluster) printRelease(ctx context.Context, r *Release, running string) (bool, error) {
 	id := r.Dep.UpgradeJob
-	rel, alloc, err := c.migratedRelease(ctx, r)
+	rec, err := c.migrationRecord(ctx, r, running)
 	switch {
 	case err != nil:
-		c.printf("Release: %v", err)
-	case rel == "":
-		c.printf("Release: no completed migration in job %s (kantree.hcl names %s)", id, r.Version())
-	default:
-		c.printf("Release: database migrated to %s by allocation %s of job %s (kantree.hcl names %s)", rel, short(alloc), id, r.Version())
+		return false, err
+	case rec == nil:
+		c.printf("Release: the migration to %s (the running release) is not recorded: no allocation of job %s ran migrate to the end with the ledger's record (kantree.hcl names %s)", running, id, r.Version())
+		return false, nil
 	}
+	c.printf("Release: database migrated to %s by allocation %s of job %s (exit code 0, %s; kantree.hcl names %s)", running, short(rec.alloc), id, rec.v.ledgerText(), r.Version())
+	return true, nil
 }
 
-// migratedRelease returns the release of the upgrade job's newest
-// completed allocation ("" when there is none).
-func (c *Cluster) migratedRelease(ctx context.Context, r *Release) (string, string, error) {
+// migrationRun is an allocation of the upgrade job that migrated.
+type migrationRun struct {
+	alloc, release string
+	v              verdict
+}
+
+// maxJudged bounds how many ended allocations status and rollback read
+// the output of.
+const maxJudged = 4
+
+// migrationRecord returns the newest allocation of the upgrade job that
+// migrated release (any release when release is ""), or nil.
+func (c *Cluster) migrationRecord(ctx context.Context, r *Release, release string) (*migrationRun, error) {
 	id := r.Dep.UpgradeJob
 	allocs, _, err := c.Nomad.Jobs().Allocations(id, true, r.query(ctx))
 	if isNotFound(err) {
-		return "", "", nil
+		return nil, nil
 	}
 	if err != nil {
-		return "", "", nomadError("list allocations of "+id, err)
-	}
-	var done *nomadapi.AllocationListStub
-	for _, a := range allocs {
-		if a.ClientStatus == nomadapi.AllocClientStatusComplete && (done == nil || a.CreateIndex > done.CreateIndex) {
-			done = a
-		}
-	}
-	if done == nil {
-		return "", "", nil
+		return nil, nomadError("list allocations of "+id, err)
 	}
 	versions, _, _, err := c.Nomad.Jobs().Versions(id, false, r.query(ctx))
-	if err != nil {
-		return "", "", nomadError("read versions of "+id, err)
+	if err != nil && !isNotFound(err) {
+		return nil, nomadError("read versions of "+id, err)
 	}
+	releaseOf := map[uint64]string{}
 	for _, v := range versions {
-		if version(v) == done.JobVersion {
-			return v.Meta["kantree_version"], done.ID, nil
+		releaseOf[version(v)] = v.Meta["kantree_version"]
+	}
+	sort.Slice(allocs, func(i, j int) bool { return allocs[i].CreateIndex > allocs[j].CreateIndex })
+	judged := 0
+	for _, a := range allocs {
+		rel, known := releaseOf[a.JobVersion]
+		if a.ClientStatus != nomadapi.AllocClientStatusComplete || !known || (release != "" && rel != release) {
+			continue
+		}
+		if judged++; judged > maxJudged {
+			break
+		}
+		if v := c.judge(ctx, r, a, rel); v.ok {
+			return &migrationRun{alloc: a.ID, release: rel, v: v}, nil
 		}
 	}
-	return "(version no longer in Nomad's history)", done.ID, nil
+	return nil, nil
+}
+
+// migratedRelease returns the release the schema is at, by the newest
+// migration the upgrade job's allocations prove ("" when none).
+func (c *Cluster) migratedRelease(ctx context.Context, r *Release) (string, error) {
+	run, err := c.migrationRecord(ctx, r, "")
+	if err != nil || run == nil {
+		return "", err
+	}
+	return run.v.ledger.Schema, nil
 }
 
 // printDrift plans the service job as deploy would submit it, and shows

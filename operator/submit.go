@@ -48,8 +48,7 @@ func (c *Cluster) register(ctx context.Context, r *Release, job *nomadapi.Job, i
 func (c *Cluster) DeployService(ctx context.Context, r *Release, p *ServicePlan, detach bool) error {
 	id := r.Dep.Job
 	if !p.Changed() {
-		c.printf("==> Service job %s: no change (version %d); nothing to deploy", id, version(p.Running))
-		return nil
+		return c.unchanged(ctx, r, p, detach)
 	}
 	c.printf("==> Service job %s: %s", id, submitText(p))
 	for _, ch := range p.Counts {
@@ -60,6 +59,38 @@ func (c *Cluster) DeployService(ctx context.Context, r *Release, p *ServicePlan,
 		return err
 	}
 	return c.watchEval(ctx, r, evalID, detach)
+}
+
+// unchanged reports, when the running service job is already what
+// kantree.hcl renders, the state of its latest deployment: an unchanged
+// job is not a successful release by itself (a deploy that was
+// interrupted, or a deployment that failed without a revert, leave the
+// job unchanged too). A deployment still running is watched (or, with
+// detach, named); a failed one is a failure.
+func (c *Cluster) unchanged(ctx context.Context, r *Release, p *ServicePlan, detach bool) error {
+	id := r.Dep.Job
+	v := version(p.Running)
+	dep, _, err := c.Nomad.Jobs().LatestDeployment(id, r.query(ctx))
+	if err != nil && !isNotFound(err) {
+		return nomadError("read the latest deployment of "+id, err)
+	}
+	if dep == nil || dep.JobVersion != v {
+		c.printf("==> Service job %s: no change (version %d); nothing to deploy (Nomad made no deployment of this version)", id, v)
+		return nil
+	}
+	c.printf("==> Service job %s: no change (version %d); its deployment %s is %s", id, v, short(dep.ID), dep.Status)
+	switch {
+	case dep.Status == nomadapi.DeploymentStatusSuccessful:
+		c.printf("    deployed: deployment %s of version %d successful (%s)", short(dep.ID), v, dep.StatusDescription)
+		return nil
+	case active(dep.Status) && detach:
+		c.printf("    deployment %s still runs. Watch it with: nomad deployment status -monitor %s", short(dep.ID), dep.ID)
+		return nil
+	case active(dep.Status):
+		return c.Watch(ctx, r, dep.ID)
+	}
+	return rules.WithHint(fmt.Errorf("version %d of job %s is what kantree.hcl renders, but its deployment %s %s: %s: %w", v, id, short(dep.ID), dep.Status, dep.StatusDescription, ErrFailed),
+		"'kantree-nomad status' shows the allocations; fix the cause, then deploy again (a changed kantree.hcl submits a new version), or run 'kantree-nomad rollback'.")
 }
 
 // watchEval waits for the deployment the evaluation of a service job

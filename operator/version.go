@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/kantree-nomad/kantree-nomad/rules"
 )
@@ -39,6 +40,9 @@ func (c *Cluster) CheckNomadVersion(ctx context.Context, r *Release) (string, er
 // agent:read under ACLs).
 func (c *Cluster) agentVersion(ctx context.Context) (string, error) {
 	self, err := c.Nomad.Agent().Self()
+	if err != nil && (timedOut(err) || !strings.Contains(err.Error(), "403")) && rules.Hint(nomadError("", err)) != "" {
+		return "", nomadError("read the Nomad agent's version", err) // unreachable, too slow, TLS: its own hint
+	}
 	if err != nil {
 		return "", rules.WithHint(nomadError("read the Nomad agent's version", err),
 			"deploy checks the agent's version before submitting; the token needs agent:read (agent { policy = \"read\" }).")

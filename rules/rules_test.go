@@ -83,3 +83,17 @@ func TestHint(t *testing.T) {
 		t.Errorf("lock timing error %v carries no hint", lt)
 	}
 }
+
+func TestLedgerLineRoundTrip(t *testing.T) {
+	out := "noise\n" + LedgerLine("8.4.1", "8.4.1", 2) + "\n" + LedgerLine("8.4.2", "8.5.0", 1) + "\nkantree-nomad-ledger: garbage\n"
+	rec, ok := FindLedgerLine(out, "8.4.1")
+	if !ok || rec != (LedgerRecord{Release: "8.4.1", Status: "succeeded", Schema: "8.4.1", Attempt: 2}) {
+		t.Errorf("8.4.1: got %+v %v", rec, ok)
+	}
+	if rec, ok := FindLedgerLine(out, "8.4.2"); !ok || rec.Schema != "8.5.0" {
+		t.Errorf("8.4.2: got %+v %v", rec, ok)
+	}
+	if _, ok := FindLedgerLine(out, "8.4"); ok {
+		t.Errorf("a release that no line names was found")
+	}
+}

@@ -28,7 +28,7 @@ var commands = map[string]command{
 	"render":    {runRender, "write the Nomad jobs, load-balancer config and ACL policies"},
 	"plan":      {runPlan, "show what deploy would change in Nomad (exit 0 none, 1 changes, 255 error)"},
 	"deploy":    {runDeploy, "run a release: the migration once, then the service job, watched to the end"},
-	"status":    {runStatus, "show groups, scheduler lock, load balancer view, release and drift"},
+	"status":    {runStatus, "show groups, scheduler lock, load balancer view, release and drift (exit 0 ok, 1 unreadable, 3 act, 4 drift)"},
 	"rollback":  {runRollback, "return the service job to its previous stable version"},
 	"version":   {runVersion, "print the version"},
 	"preflight": {runPreflight, "(in tasks) wait until PostgreSQL and Redis are usable"},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/runtime/diagnosis"
 	"github.com/kantree-nomad/kantree-nomad/runtime/migrate"
 )
@@ -36,10 +37,12 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if res.Skipped {
 		fmt.Fprintf(out.Stdout, "migrate: release %s: nothing to do, the schema is at release %s (attempt %d on %s)\n",
 			cfg.Release, res.Schema, res.Entry.Attempt, res.Entry.Host)
+		fmt.Fprintln(out.Stdout, rules.LedgerLine(cfg.Release, res.Schema, res.Entry.Attempt))
 		return 0
 	}
 	printBackup(out, res.Backup)
 	fmt.Fprintf(out.Stdout, "migrate: release %s applied (attempt %d)\n", cfg.Release, res.Entry.Attempt)
+	fmt.Fprintln(out.Stdout, rules.LedgerLine(cfg.Release, cfg.Release, res.Entry.Attempt))
 	return 0
 }
 
