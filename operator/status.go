@@ -43,6 +43,7 @@ func (c *Cluster) Status(ctx context.Context, r *Release) (drift bool, err error
 	}
 	c.printLBJob(lb)
 	c.printLB(ctx, r)
+	c.printMaintenance(ctx, r)
 	c.printRelease(ctx, r)
 	c.printBackup(ctx, r)
 	return c.printDrift(ctx, r, lb)
