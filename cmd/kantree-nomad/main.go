@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"status":      {runStatus, "show groups, scheduler lock, load balancer view, release and drift"},
 	"rollback":    {runRollback, "return the service job to its previous stable version"},
 	"version":     {runVersion, "print the version"},
+	"rotate":      {runRotate, "restart every instance, health-gated, with the secrets as they are now"},
 	"maintenance": {runMaintenance, "switch the load balancers to the maintenance page (on) or back (off)"},
 	"preflight":   {runPreflight, "(in tasks) wait until PostgreSQL and Redis are usable"},
 	"migrate":     {runMigrate, "(in the upgrade-db job) run the database upgrade once per release"},
