@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -41,8 +43,119 @@ func TestDayTwoUnderLoad(t *testing.T) {
 	l.waitInstances(t, 2)
 
 	t.Run("maintenance", func(t *testing.T) { checkMaintenance(t, s, ctx, l, base) })
+	t.Run("logs", func(t *testing.T) { checkLogs(t, s, ctx) })
+	t.Run("run", func(t *testing.T) { checkRun(t, s, ctx) })
+	follow := startFollow(t, s, ctx)
 	t.Run("rotate", func(t *testing.T) { checkRotation(t, s, ctx, l, creds) })
+	t.Run("logs-follow", func(t *testing.T) { follow.check(t, s) })
 	t.Run("rotate-bad", func(t *testing.T) { checkBadRotation(t, s, ctx, l, creds) })
+}
+
+// checkLogs: the merged logs of web (two allocations), of the migration
+// and of the load balancer, each line prefixed with its allocation.
+func checkLogs(t *testing.T, s *site, ctx context.Context) {
+	start := time.Now()
+	out, code := s.run(ctx, "logs", s.file, "web", "-stderr", "-n", "5")
+	t.Logf("figure: logs of web took %s", time.Since(start).Round(time.Millisecond))
+	if code != 0 {
+		t.Fatalf("logs: exit %d\n%s", code, out)
+	}
+	for _, id := range runningAllocs(t, s, s.job, "web") {
+		if !strings.Contains(out, "[web "+id+" ") {
+			t.Errorf("logs of web lack allocation %s:\n%s", id, out)
+		}
+	}
+	for _, p := range []string{"upgrade-db", "lb"} {
+		if out, code := s.run(ctx, "logs", "-stderr", s.file, p); code != 0 || !strings.Contains(out, "[") {
+			t.Errorf("logs of %s: exit %d\n%s", p, code, out)
+		}
+	}
+	if out, code := s.run(ctx, "logs", s.file, "nope"); code != 1 || !strings.Contains(out, "The processes of this deployment are: web") {
+		t.Errorf("logs of an unknown process: exit %d\n%s", code, out)
+	}
+}
+
+// runningAllocs lists the short IDs of the running allocations of a group.
+func runningAllocs(t *testing.T, s *site, job, group string) []string {
+	allocs, _, err := s.b.nomad.Client().Jobs().Allocations(job, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range allocs {
+		if a.TaskGroup == group && a.ClientStatus == nomadapi.AllocClientStatusRunning {
+			out = append(out, short(a.ID))
+		}
+	}
+	return out
+}
+
+// follower is `logs -f -stderr FILE web` running in the background.
+type follower struct {
+	cmd *exec.Cmd
+	out *lockedBuffer
+}
+
+func startFollow(t *testing.T, s *site, ctx context.Context) *follower {
+	f := &follower{out: &lockedBuffer{t: t}}
+	f.cmd = exec.CommandContext(ctx, s.b.cli, "logs", "-f", "-stderr", "-n", "1", s.file, "web")
+	f.cmd.Env = append(os.Environ(), "NOMAD_ADDR="+s.b.nomad.Addr(), "CONSUL_HTTP_ADDR="+s.b.consul.HTTPAddr)
+	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
+	if err := f.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.cmd.Process.Kill(); f.cmd.Wait() })
+	return f
+}
+
+// check: lines of the web allocations placed after the follower started
+// (by the rotation), then a clean end on SIGINT.
+func (f *follower) check(t *testing.T, s *site) {
+	time.Sleep(2 * time.Second)
+	for _, id := range runningAllocs(t, s, s.job, "web") {
+		if !strings.Contains(f.out.String(), "[web "+id+" ") {
+			t.Errorf("logs -f did not pick up allocation %s, started after it", id)
+		}
+	}
+	f.cmd.Process.Signal(os.Interrupt)
+	err := f.cmd.Wait()
+	if err != nil {
+		t.Errorf("logs -f after Ctrl-C: %v, want exit 0", err)
+	}
+}
+
+// checkRun: an admin command writes to the database with the release's
+// secrets; exit codes and both streams pass through; no job remains; a
+// file naming a release that is not migrated is refused.
+func checkRun(t *testing.T, s *site, ctx context.Context) {
+	note := `note {{x}} ${y} "q" @`
+	start := time.Now()
+	out, code := s.run(ctx, "run", s.file, "--", "./platform", "admin_note", note)
+	t.Logf("figure: run admin_note took %s (exit %d):\n%s", time.Since(start).Round(100*time.Millisecond), code, out)
+	if code != 0 || !strings.Contains(out, "admin_note: wrote") {
+		t.Errorf("run admin_note: exit %d, want 0 and its output", code)
+	}
+	var got, key string
+	if err := pgConnect(t, s.db).QueryRow(context.Background(), "SELECT note, secret_key_id FROM kantree_stub_admin_notes ORDER BY id DESC LIMIT 1").Scan(&got, &key); err != nil {
+		t.Errorf("read the admin note: %v", err)
+	} else if got != note || key != fingerprint("first-secret") {
+		t.Errorf("admin note %q with key %q, want %q with %q", got, key, note, fingerprint("first-secret"))
+	}
+	out, code = s.run(ctx, "run", s.file, "--", "./platform", "admin_exit", "3")
+	if code != 3 || !strings.Contains(out, "admin_exit: about to exit 3") || !strings.Contains(out, "admin_exit: this line is on stderr") {
+		t.Errorf("run admin_exit 3: exit %d, want 3 and both streams:\n%s", code, out)
+	}
+	jobs, _, err := s.b.nomad.Client().Jobs().PrefixList(s.job + "-run-")
+	if err != nil || len(jobs) != 0 {
+		t.Errorf("run left jobs behind: %v %v", jobs, err)
+	}
+	orig, _ := os.ReadFile(s.file)
+	os.WriteFile(s.file, []byte(strings.Replace(string(orig), `version     = "8.4.1"`, `version     = "8.5.0"`, 1)), 0o644)
+	out, code = s.run(ctx, "run", s.file, "--", "./platform", "admin_exit", "0")
+	os.WriteFile(s.file, orig, 0o644)
+	if code != 1 || !strings.Contains(out, "-ignore-migration") {
+		t.Errorf("run with a release not migrated: exit %d, want 1 and the hint:\n%s", code, out)
+	}
 }
 
 // checkMaintenance switches maintenance on (allowing 127.0.0.2) and off

@@ -31,6 +31,8 @@ var commands = map[string]command{
 	"status":      {runStatus, "show groups, scheduler lock, load balancer view, release and drift"},
 	"rollback":    {runRollback, "return the service job to its previous stable version"},
 	"version":     {runVersion, "print the version"},
+	"logs":        {runLogs, "print (or follow) the logs of every allocation of a process, merged"},
+	"run":         {runRun, "run a one-off Kantree command (./platform ...) as a Nomad batch job in the release's environment"},
 	"rotate":      {runRotate, "restart every instance, health-gated, with the secrets as they are now"},
 	"maintenance": {runMaintenance, "switch the load balancers to the maintenance page (on) or back (off)"},
 	"preflight":   {runPreflight, "(in tasks) wait until PostgreSQL and Redis are usable"},
