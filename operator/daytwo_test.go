@@ -294,6 +294,13 @@ func newRoles(t *testing.T, s *site) *roles {
 	}}
 	r.super = s.b.pg.SuperURL(r.db)
 	conn := pgConnect(t, r.super)
+	// Sessions of these roles act as the owner (SET role); migrate reads
+	// its own session's row of pg_stat_activity, which PostgreSQL shows
+	// to the current role only when it may read the stats of the session
+	// user's.
+	if _, err := conn.Exec(context.Background(), "GRANT pg_read_all_stats TO "+u.User.Username()); err != nil {
+		t.Fatalf("grant: %v", err)
+	}
 	suffix := strings.TrimPrefix(r.db, "test_")
 	for _, k := range []string{"a", "b"} {
 		r.names[k] = "ktday_" + k + "_" + suffix
