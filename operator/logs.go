@@ -140,16 +140,9 @@ func (c *Cluster) logAllocs(ctx context.Context, r *Release, src logSource, sinc
 // 0), then, with follow, what the task writes next until ctx ends or
 // the allocation stops.
 func (c *Cluster) printAllocLog(ctx context.Context, r *Release, src logSource, stub *nomadapi.AllocationListStub, stderr bool, lines int, follow bool, w *lineWriter) error {
-	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	a, _, err := c.Nomad.Allocations().Info(stub.ID, r.query(ictx))
-	cancel()
-	if err != nil {
-		return nomadError("read allocation "+short(stub.ID), err)
-	}
-	if ts := a.TaskStates[src.task]; ts == nil || ts.StartedAt.IsZero() {
-		if !follow {
-			return nil // never started: no log
-		}
+	a, err := c.startedAlloc(ctx, r, stub.ID, src.task, follow)
+	if a == nil || err != nil {
+		return err
 	}
 	kind := "stdout"
 	if stderr {
@@ -186,6 +179,32 @@ func (c *Cluster) printAllocLog(ctx context.Context, r *Release, src logSource, 
 			}
 		case <-rctx.Done():
 			return nil
+		}
+	}
+}
+
+// startedAlloc returns the allocation once its task has started; nil when
+// it never started (at once without follow; with follow, once the
+// allocation is terminal or ctx ends).
+func (c *Cluster) startedAlloc(ctx context.Context, r *Release, id, task string, follow bool) (*nomadapi.Allocation, error) {
+	for {
+		ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		a, _, err := c.Nomad.Allocations().Info(id, r.query(ictx))
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			return nil, nomadError("read allocation "+short(id), err)
+		}
+		if ts := a.TaskStates[task]; ts != nil && !ts.StartedAt.IsZero() {
+			return a, nil
+		}
+		if !follow || a.ClientTerminalStatus() {
+			return nil, nil
+		}
+		if c.sleep(ctx) != nil {
+			return nil, nil
 		}
 	}
 }
