@@ -67,6 +67,8 @@ type site struct {
 	// realTimings keeps the generator's default deployment timings (see
 	// quickTimings) instead of the short ones the tests use.
 	realTimings bool
+	// timingsHCL, when set, replaces quickTimings in every process block.
+	timingsHCL string
 	out         *lockedBuffer
 	db          string // the site's database URL
 }
@@ -211,6 +213,9 @@ process "scheduler" {
 func (s *site) timings() string {
 	if s.realTimings {
 		return ""
+	}
+	if s.timingsHCL != "" {
+		return s.timingsHCL
 	}
 	return quickTimings
 }

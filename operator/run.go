@@ -103,9 +103,22 @@ func runJob(r *Release, args []string, now time.Time) (*nomadapi.Job, error) {
 	}
 	launch := targs[at:]
 	dash := indexOf(launch, "--")
-	t.Config["args"] = append(append([]string(nil), launch[:dash+1]...), args...)
+	t.Config["args"] = append(append([]string(nil), launch[:dash+1]...), literalArgs(args)...)
 	t.Env["KANTREE_INSTANCE_ID"] = "${NOMAD_ALLOC_ID}"
 	return job, nil
+}
+
+// literalArgs escapes what Nomad would evaluate in a task's arguments
+// (HCL interpolation "${...}" and directives "%{...}"), so the command
+// runs exactly as typed: `${y}` is passed as ${y}, not refused by the
+// client as an unknown variable, and `${NOMAD_ALLOC_ID}` is not expanded.
+func literalArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		a = strings.ReplaceAll(a, "${", "$${")
+		out[i] = strings.ReplaceAll(a, "%{", "%%{")
+	}
+	return out
 }
 
 // stringList reads a task's args, []any after copyJob's JSON round trip.
