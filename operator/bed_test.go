@@ -69,8 +69,8 @@ type site struct {
 	realTimings bool
 	// timingsHCL, when set, replaces quickTimings in every process block.
 	timingsHCL string
-	out         *lockedBuffer
-	db          string // the site's database URL
+	out        *lockedBuffer
+	db         string // the site's database URL
 }
 
 func newSite(t *testing.T, job string) *site {
