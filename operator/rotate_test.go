@@ -68,6 +68,10 @@ func TestRunJob(t *testing.T) {
 	if *g.RestartPolicy.Attempts != 0 || *g.ReschedulePolicy.Attempts != 0 || *g.ReschedulePolicy.Unlimited {
 		t.Errorf("run job restarts or reschedules: %+v %+v", g.RestartPolicy, g.ReschedulePolicy)
 	}
+	if len(r.Bundle.UpgradeDB.TaskGroups[0].Volumes) == 0 || len(g.Volumes) != 0 || len(task.VolumeMounts) != 0 {
+		t.Errorf("run job: the backup volume of the upgrade-db job should be left out (upgrade-db has %d volumes; run has %d, %d mounts)",
+			len(r.Bundle.UpgradeDB.TaskGroups[0].Volumes), len(g.Volumes), len(task.VolumeMounts))
+	}
 	if len(task.Templates) == 0 {
 		t.Errorf("run job has no templates: it would lack config-prod.yml, license and secrets")
 	}

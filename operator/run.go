@@ -94,8 +94,10 @@ func runJob(r *Release, args []string, now time.Time) (*nomadapi.Job, error) {
 	g.Name = new(runTask)
 	g.ReschedulePolicy = &nomadapi.ReschedulePolicy{Attempts: new(0), Unlimited: new(false)}
 	g.RestartPolicy = &nomadapi.RestartPolicy{Attempts: new(0), Mode: new("fail")}
+	g.Volumes = nil // the backup volume is migrate's; an admin command needs none
 	t := g.Tasks[0]
 	t.Name = runTask
+	t.VolumeMounts = nil
 	targs := stringList(t.Config["args"])
 	at := indexOf(targs, "launch")
 	if at < 0 {
