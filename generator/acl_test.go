@@ -189,13 +189,16 @@ func runSupervise(t *testing.T, bin, addr, token, name string, lockArgs []string
 }
 
 // TestLBPolicy: consul-template with a token of the generated LB policy
-// sees the healthy instances; with a token without it, it sees none and
-// renders the placeholders.
+// sees the healthy instances; with a token without its service rules, it
+// sees none and renders the placeholders. (A token that cannot read the
+// maintenance key makes consul-template retry that read and render
+// nothing, so the unrelated token keeps that one rule.)
 func TestLBPolicy(t *testing.T) {
 	addr, root := startACLConsul(t)
 	files := renderBasic(t, "cookie", 80)
 	lbToken := tokenFor(t, root, "lb", string(fileData(t, files, "acl/consul-lb.policy.hcl")))
-	noneToken := tokenFor(t, root, "unrelated", `key_prefix "unrelated/" { policy = "read" }`)
+	noneToken := tokenFor(t, root, "unrelated", `key_prefix "unrelated/" { policy = "read" }
+key "kantree/kantree/maintenance" { policy = "read" }`)
 	web, push := testbed.FreePort(t), testbed.FreePort(t)
 	register(t, root, "kantree-web", web, "passing")
 	register(t, root, "kantree-push", push, "passing")

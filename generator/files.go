@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kantree-nomad/kantree-nomad/jobspec"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 	"github.com/kantree-nomad/kantree-nomad/templates"
 )
 
@@ -34,7 +35,8 @@ type lbView struct {
 	Reaction                 string // WaitMax + the reload time
 	SystemJob                string // the LB system job's name, "" when not rendered
 	TLS                      *tlsView
-	InJob                    bool // the site of the system job (not the hosts' consul-template)
+	InJob                    bool   // the site of the system job (not the hosts' consul-template)
+	MaintenanceKey           string // the Consul key of maintenance mode (rules.MaintenanceKey)
 }
 
 // maintenanceRetryAfter is the Retry-After of the maintenance page, in
@@ -81,6 +83,7 @@ func (p *plan) lbView() lbView {
 		StagedPath: n.ConfigDir + "/site.conf", NginxConfPath: n.Site, TokenEnvPath: n.ConfigDir + "/consul-token.env",
 		UnitName: "consul-template-" + d.Job + ".service", ConsulTemplateBin: n.ConsulTemplate,
 		WaitMin: n.WaitMin.String(), WaitMax: n.WaitMax.String(), Reaction: d.LB.Reaction.String(),
+		MaintenanceKey: rules.MaintenanceKey(d.Job),
 	}
 	v.ReloadScript = reloadScript(v.StagedPath, v.NginxConfPath, n.ConfigDir+"/site.previous", n.TestCommand, n.ReloadCommand)
 	if web := d.Process("web"); web != nil {

@@ -150,12 +150,21 @@ func bindMount(source, target string) map[string]any {
 	return map[string]any{"type": "bind", "source": source, "target": target, "readonly": true}
 }
 
+// secretsChangeMode is what Nomad does when a secret changes under a
+// running task: nothing. Nomad's "restart" restarts every allocation of
+// every group within the template's splay of each other, with no health
+// gate, and a wrong value takes all of them down. A change reaches the
+// tasks through `kantree-nomad rotate` instead: a Nomad deployment that
+// replaces instances as a release does, web's canary first (see
+// operator/rotate.go).
+const secretsChangeMode = "noop"
+
 func fileTemplate(data, dest string) *api.Template {
-	return &api.Template{EmbeddedTmpl: new(data), DestPath: new(dest), ChangeMode: new("restart"), Perms: new("0640")}
+	return &api.Template{EmbeddedTmpl: new(data), DestPath: new(dest), ChangeMode: new(secretsChangeMode), Perms: new("0640")}
 }
 
 func envTemplate(data string) *api.Template {
-	return &api.Template{EmbeddedTmpl: new(data), DestPath: new("secrets/kantree.env"), Envvars: new(true), ChangeMode: new("restart"), Perms: new("0600")}
+	return &api.Template{EmbeddedTmpl: new(data), DestPath: new("secrets/kantree.env"), Envvars: new(true), ChangeMode: new(secretsChangeMode), Perms: new("0600")}
 }
 
 // binaryArtifacts fetches kantree-nomad when the deployment gives a URL: an

@@ -77,8 +77,10 @@ type site struct {
 	// realTimings keeps the generator's default deployment timings (see
 	// quickTimings) instead of the short ones the tests use.
 	realTimings bool
-	out         *lockedBuffer
-	db          string // the site's database URL
+	// timingsHCL, when set, replaces quickTimings in every process block.
+	timingsHCL string
+	out        *lockedBuffer
+	db         string // the site's database URL
 	// backup is the file's backup block; "" writes the default one for
 	// raw_exec: into the node's backup volume, by its host path.
 	backup string
@@ -237,6 +239,9 @@ func (s *site) backupBlock() string {
 func (s *site) timings() string {
 	if s.realTimings {
 		return ""
+	}
+	if s.timingsHCL != "" {
+		return s.timingsHCL
 	}
 	if s.healthyDeadline != "" {
 		return strings.Replace(quickTimings, `"45s"`, fmt.Sprintf("%q", s.healthyDeadline), 1)

@@ -33,6 +33,7 @@ func (c *Cluster) PlanService(ctx context.Context, r *Release) (*ServicePlan, er
 		return nil, err
 	}
 	p := &ServicePlan{Job: copyJob(r.Bundle.Service), Running: running}
+	keepRotation(p.Job, running)
 	p.Counts = chooseCounts(p.Job, running, scale, "kantree.hcl")
 	if p.Resp, _, err = c.Nomad.Jobs().Plan(p.Job, true, r.write(ctx)); err != nil {
 		return nil, nomadError("plan job "+id, err)

@@ -69,6 +69,7 @@ func (c *Cluster) Status(ctx context.Context, r *Release) (*StatusReport, error)
 	}
 	c.printLBJob(lb)
 	c.printLB(ctx, r, rep)
+	c.printMaintenance(ctx, r)
 	running := job.Meta["kantree_version"]
 	if ok, err := c.printRelease(ctx, r, running); err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ func lbData(sticky string) map[string]any {
 		"ConfigPath": "/etc/ct/ct.hcl", "TemplatePath": "/etc/ct/nginx.conf.ctmpl", "NginxConfPath": "/etc/nginx/conf.d/kantree.conf",
 		"ReloadScript": "nginx -t && nginx -s reload || true",
 		"RoutedTag":    "routed", "Canaries": "hold", "HealthPath": "/.kantree-lb/health", "RetryAfter": 30,
-		"TLS": nil, "InJob": false,
+		"MaintenanceKey": "kantree/kantree/maintenance", "TLS": nil, "InJob": false,
 	}
 }
 
@@ -50,6 +50,9 @@ func TestConsulTemplateActionsPassThrough(t *testing.T) {
 		want := []string{
 			`{{- range service "routed.kantree-web" }}`, `{{ .Address }}`, `{{ .Port }}`, `{{- else }}`, `{{- end }}`,
 			`{{- range service "routed.kantree-push" }}`, `{{ .Address }}`, `{{ .Port }}`, `{{- else }}`, `{{- end }}`,
+			`{{- if keyExists "kantree/kantree/maintenance" }}`,
+			`{{- range keyOrDefault "kantree/kantree/maintenance" "" | split "\n" }}`, `{{ $net := . | trimSpace }}`,
+			`{{ if $net | regexMatch "^[0-9a-fA-F.:]+/[0-9]+$" }}`, `{{ $net }}`, `{{- end }}`, `{{ end }}`, `{{- else }}`, `{{- end }}`,
 		}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("sticky %s: consul-template actions\n got %q\nwant %q", sticky, got, want)

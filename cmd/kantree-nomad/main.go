@@ -23,18 +23,22 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"init":      {runInit, "write a commented kantree.hcl to start from"},
-	"validate":  {runValidate, "check a deployment file without writing anything"},
-	"render":    {runRender, "write the Nomad jobs, load-balancer config and ACL policies"},
-	"plan":      {runPlan, "show what deploy would change in Nomad (exit 0 none, 1 changes, 255 error)"},
-	"deploy":    {runDeploy, "run a release: the migration once, then the service job, watched to the end"},
-	"status":    {runStatus, "show groups, scheduler lock, load balancer view, release and drift (exit 0 ok, 1 unreadable, 3 act, 4 drift)"},
-	"rollback":  {runRollback, "return the service job to its previous stable version"},
-	"version":   {runVersion, "print the version"},
-	"preflight": {runPreflight, "(in tasks) wait until PostgreSQL and Redis are usable"},
-	"migrate":   {runMigrate, "(in the upgrade-db job) run the database upgrade once per release"},
-	"supervise": {runSupervise, "(in the scheduler task) run a command only while holding a Consul lock"},
-	"launch":    {runLaunch, "(in tasks) run ./platform init_node once in the Kantree root, then become the command"},
+	"init":        {runInit, "write a commented kantree.hcl to start from"},
+	"validate":    {runValidate, "check a deployment file without writing anything"},
+	"render":      {runRender, "write the Nomad jobs, load-balancer config and ACL policies"},
+	"plan":        {runPlan, "show what deploy would change in Nomad (exit 0 none, 1 changes, 255 error)"},
+	"deploy":      {runDeploy, "run a release: the migration once, then the service job, watched to the end"},
+	"status":      {runStatus, "show groups, scheduler lock, load balancer view, release and drift (exit 0 ok, 1 unreadable, 3 act, 4 drift)"},
+	"rollback":    {runRollback, "return the service job to its previous stable version"},
+	"version":     {runVersion, "print the version"},
+	"logs":        {runLogs, "print (or follow) the logs of every allocation of a process, merged"},
+	"run":         {runRun, "run a one-off Kantree command (./platform ...) as a Nomad batch job in the release's environment"},
+	"rotate":      {runRotate, "restart every instance, health-gated, with the secrets as they are now"},
+	"maintenance": {runMaintenance, "switch the load balancers to the maintenance page (on) or back (off)"},
+	"preflight":   {runPreflight, "(in tasks) wait until PostgreSQL and Redis are usable"},
+	"migrate":     {runMigrate, "(in the upgrade-db job) run the database upgrade once per release"},
+	"supervise":   {runSupervise, "(in the scheduler task) run a command only while holding a Consul lock"},
+	"launch":      {runLaunch, "(in tasks) run ./platform init_node once in the Kantree root, then become the command"},
 }
 
 func main() {

@@ -2,6 +2,8 @@ package kantreestub
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +18,7 @@ import (
 type Config struct {
 	DatabaseURL string // DATABASE_URL, else database_url
 	RedisURL    string // REDIS_URL, else redis_url
+	SecretKey   string // SECRET_KEY, else secret_key
 	ServerName  string // server_name
 	WebPort     int    // web_port (default 5000)
 	PushPort    int    // push_port (default 4000)
@@ -61,6 +64,7 @@ func (c *Config) apply(kv map[string]string, getenv Getenv) error {
 	c.Settings = kv
 	c.DatabaseURL = first(getenv("DATABASE_URL"), kv["database_url"])
 	c.RedisURL = first(getenv("REDIS_URL"), kv["redis_url"])
+	c.SecretKey = first(getenv("SECRET_KEY"), kv["secret_key"])
 	c.ServerName = kv["server_name"]
 	for key, dst := range map[string]*int{"web_port": &c.WebPort, "push_port": &c.PushPort} {
 		if err := parsePort(kv[key], key, dst); err != nil {
@@ -97,6 +101,18 @@ func parsePort(v, name string, dst *int) error {
 // either.
 func (c Config) Knob(getenv Getenv, name string) string {
 	return first(getenv(name), c.Settings[strings.ToLower(name)])
+}
+
+// SecretKeyID is a short fingerprint of the secret key (the first 8 hex
+// digits of its SHA-256; "" when there is none): the web process sends it
+// in X-Kantree-Secret, so a test can tell which value an instance runs
+// with, and the value itself never leaves the process.
+func (c Config) SecretKeyID() string {
+	if c.SecretKey == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(c.SecretKey))
+	return hex.EncodeToString(sum[:4])
 }
 
 // ListenPort is PORT when set, else fallback (web_port or push_port).

@@ -24,6 +24,9 @@ const (
 	// ProcessStartTable has a row per `run X` on an initialized root (when
 	// it has a database), naming the init_node run it started on.
 	ProcessStartTable = "kantree_stub_process_starts"
+	// AdminTable has a row per `platform admin_note TEXT` (a stand-in
+	// admin command), with the secret key's fingerprint it ran with.
+	AdminTable = "kantree_stub_admin_notes"
 )
 
 var ddl = map[string]string{
@@ -43,6 +46,9 @@ var ddl = map[string]string{
 	NodeInitTable: `CREATE TABLE IF NOT EXISTS kantree_stub_node_inits (
 	id bigserial PRIMARY KEY, instance_id text NOT NULL, root text NOT NULL,
 	init_id text NOT NULL, run int NOT NULL, at timestamptz NOT NULL)`,
+	AdminTable: `CREATE TABLE IF NOT EXISTS kantree_stub_admin_notes (
+	id bigserial PRIMARY KEY, note text NOT NULL, secret_key_id text NOT NULL,
+	instance_id text NOT NULL, at timestamptz NOT NULL)`,
 	ProcessStartTable: `CREATE TABLE IF NOT EXISTS kantree_stub_process_starts (
 	id bigserial PRIMARY KEY, instance_id text NOT NULL, process text NOT NULL, root text NOT NULL,
 	init_id text NOT NULL, init_runs int NOT NULL, at timestamptz NOT NULL)`,

@@ -62,6 +62,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return cmd.exit(cmd.upgradeDB(ctx))
 	case "init_node":
 		return cmd.exit(cmd.initNode(ctx))
+	case "admin_note", "admin_exit":
+		return cmd.adminCommand(ctx, args)
 	case "gen_config":
 		if len(args) != 2 {
 			return usage(env.Stderr, "gen_config needs one FILE")

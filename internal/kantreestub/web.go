@@ -20,10 +20,23 @@ const maxSleep = time.Minute
 
 // serveWeb answers "/" with the instance id, "/health" with ok, and
 // "/sleep?ms=N" with the instance id after N ms (to test draining: a
-// request in flight at SIGTERM completes).
+// request in flight at SIGTERM completes). With a database it connects at
+// start, as Kantree does, and fails when it cannot (a wrong password);
+// its health check then also pings the database.
 func (c command) serveWeb(ctx context.Context) error {
+	db, err := c.openHealthDB(ctx)
+	if err != nil {
+		return fmt.Errorf("run web: %w", err)
+	}
+	defer db.close()
 	mux := http.NewServeMux()
-	mux.HandleFunc("/health", c.health)
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.ping(r.Context()); err != nil {
+			http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		c.health(w, r)
+	})
 	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
 		if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxSleep {
@@ -83,6 +96,9 @@ func (c command) serve(ctx context.Context, name string, port int, h http.Handle
 func (c command) withInstance(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Kantree-Instance", c.cfg.InstanceID)
+		if id := c.cfg.SecretKeyID(); id != "" {
+			w.Header().Set("X-Kantree-Secret", id)
+		}
 		h.ServeHTTP(w, r)
 	})
 }

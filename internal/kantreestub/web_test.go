@@ -3,6 +3,7 @@ package kantreestub_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,4 +118,41 @@ func TestWebDrainsRequestInFlightOnSIGTERM(t *testing.T) {
 	if _, err := http.Get(base + "/"); err == nil {
 		t.Error("a stopped web instance still answers")
 	}
+}
+
+// The web process reads the database password and the secret key at
+// start: with the right password it serves and its health pings the
+// database, and it sends the secret key's fingerprint (never the key);
+// with a wrong password it exits 1 at once, and the password is not in
+// its output.
+func TestWebUsesDatabasePasswordAndSecretKey(t *testing.T) {
+	t.Parallel()
+	pg := sharedPostgres(t)
+	dbURL := pg.CreateDatabase(t)
+	dir := t.TempDir()
+	if out, code := runPlatform(t, dir, nil, "init_node"); code != 0 {
+		t.Fatalf("init_node: exit %d: %s", code, out)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const badPW = `wr"ong@pa{{ss}}${x}`
+	u.User = url.UserPassword(u.User.Username(), badPW)
+	out, code := runPlatform(t, dir, []string{"DATABASE_URL=" + u.String(), "PORT=" + itoa(testbed.FreePort(t))}, "run", "web")
+	t.Logf("web with a wrong database password: exit %d\n%s", code, out)
+	if code != 1 || !strings.Contains(out, "connect to PostgreSQL") || strings.Contains(out, badPW) || strings.Contains(out, "pa{{ss") {
+		t.Errorf("web with a wrong database password: exit %d, want 1 and a redacted connection error", code)
+	}
+
+	port := testbed.FreePort(t)
+	base := "http://127.0.0.1:" + itoa(port)
+	p := testbed.StartCommand(t, testbed.Command{Name: "web-db", Path: testbed.BuildPlatform(t), Dir: dir,
+		Args: []string{"run", "web"}, Env: []string{"DATABASE_URL=" + dbURL, "SECRET_KEY=s3cret", "PORT=" + itoa(port)},
+		Ready: testbed.HTTPReady(base + "/health")})
+	code, _, h := get(t, base+"/")
+	if code != 200 || h.Get("X-Kantree-Secret") == "" || strings.Contains(h.Get("X-Kantree-Secret"), "s3cret") {
+		t.Errorf("GET / = %d, X-Kantree-Secret %q: want 200 and a fingerprint of the key", code, h.Get("X-Kantree-Secret"))
+	}
+	_ = p.Stop()
 }

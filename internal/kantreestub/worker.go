@@ -73,9 +73,12 @@ func (w *worker) close() {
 func (w *worker) work(ctx context.Context, keys []string) error {
 	c, rdb := w.c, w.rdb
 	for ctx.Err() == nil {
-		res, err := rdb.BLPop(ctx, 250*time.Millisecond, keys...).Result()
+		// Not ctx: a BLPOP cancelled by the stop may already have taken
+		// a job off the list that the worker would then never record.
+		// Its own 250ms bound keeps the stop prompt.
+		res, err := rdb.BLPop(context.Background(), 250*time.Millisecond, keys...).Result()
 		switch {
-		case errors.Is(err, redis.Nil) || ctx.Err() != nil:
+		case errors.Is(err, redis.Nil):
 			continue
 		case err != nil:
 			c.log.Warn("redis BLPOP failed", "err", err)

@@ -14,3 +14,8 @@ service [[ hclstr . ]] {
 node_prefix "" {
   policy = "read"
 }
+
+# Maintenance mode: the site reads this key (kantree-nomad maintenance).
+key [[ hclstr .LB.MaintenanceKey ]] {
+  policy = "read"
+}

@@ -69,7 +69,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -113,13 +113,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -130,7 +130,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -179,7 +179,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -221,13 +221,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -238,7 +238,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -287,7 +287,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -330,13 +330,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -349,7 +349,7 @@ REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -419,7 +419,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -463,13 +463,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -480,7 +480,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

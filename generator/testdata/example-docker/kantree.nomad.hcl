@@ -79,7 +79,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -138,13 +138,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -155,7 +155,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -213,7 +213,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -269,13 +269,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -286,7 +286,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -344,7 +344,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -401,13 +401,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -420,7 +420,7 @@ REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -500,7 +500,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -559,13 +559,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -576,7 +576,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

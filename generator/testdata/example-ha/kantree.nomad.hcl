@@ -90,7 +90,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -143,13 +143,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -160,7 +160,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -218,7 +218,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -269,13 +269,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -286,7 +286,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -345,7 +345,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -397,13 +397,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -416,7 +416,7 @@ REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -499,7 +499,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -552,13 +552,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -569,7 +569,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -623,7 +623,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -674,13 +674,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -691,7 +691,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -745,7 +745,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -796,13 +796,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree/prod\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -813,7 +813,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

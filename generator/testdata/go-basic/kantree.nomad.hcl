@@ -76,7 +76,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -130,13 +130,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -147,7 +147,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -203,7 +203,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -255,13 +255,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -272,7 +272,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -328,7 +328,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -381,13 +381,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -400,7 +400,7 @@ REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -477,7 +477,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -531,13 +531,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -548,7 +548,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

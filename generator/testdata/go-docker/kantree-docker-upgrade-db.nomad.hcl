@@ -67,13 +67,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree-docker\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -84,7 +84,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

@@ -109,7 +109,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -169,13 +169,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -186,7 +186,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -261,7 +261,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -319,13 +319,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -336,7 +336,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -411,7 +411,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -473,13 +473,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -492,7 +492,7 @@ REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -588,7 +588,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -648,13 +648,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -665,7 +665,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -727,7 +727,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -785,13 +785,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -802,7 +802,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

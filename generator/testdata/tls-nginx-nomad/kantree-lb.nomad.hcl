@@ -137,6 +137,21 @@ upstream push {
 {{- end }}
 }
 
+# Maintenance mode (kantree-nomad maintenance on|off): while the Consul key
+# kantree/kantree/maintenance exists, every proxied request gets the maintenance
+# page below, except from the client networks its value lists (one
+# canonical prefix a line); nginx's own health answer keeps working.
+geo $kantree_maintenance {
+{{- if keyExists "kantree/kantree/maintenance" }}
+    default 1;
+{{- range keyOrDefault "kantree/kantree/maintenance" "" | split "\n" }}{{ $net := . | trimSpace }}{{ if $net | regexMatch "^[0-9a-fA-F.:]+/[0-9]+$" }}
+    {{ $net }} 0;
+{{- end }}{{ end }}
+{{- else }}
+    default 0;
+{{- end }}
+}
+
 server {
     # HTTPS (load_balancer.tls). Protocols and ciphers follow Mozilla's
     # "intermediate" guideline (ssl-config.mozilla.org, v5.7): TLS 1.2 and 1.3,
@@ -169,8 +184,9 @@ server {
     proxy_next_upstream_timeout 10s;
     proxy_connect_timeout 2s;
 
-    # No instance answered (none healthy, or all failed): a 503 maintenance
-    # page that tells clients when to come back, instead of a bare 502.
+    # No instance answered (none healthy, or all failed), or maintenance
+    # mode is on: a 503 maintenance page that tells clients when to come
+    # back, instead of a bare 502.
     error_page 502 503 504 = @kantree_maintenance;
     location @kantree_maintenance {
         default_type text/html;
@@ -188,6 +204,9 @@ server {
 
     # Push (kantree-push): long polls and websockets stay open for minutes.
     location /socket.io/ {
+        if ($kantree_maintenance) {
+            return 503;
+        }
         proxy_pass http://push;
         proxy_http_version 1.1;
         proxy_set_header Host $host;
@@ -204,6 +223,9 @@ server {
 
     # Web (kantree-web).
     location / {
+        if ($kantree_maintenance) {
+            return 503;
+        }
         proxy_pass http://app;
         proxy_http_version 1.1;
         proxy_set_header Host $host;

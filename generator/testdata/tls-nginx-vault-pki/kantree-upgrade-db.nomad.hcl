@@ -61,13 +61,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -78,7 +78,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

@@ -74,7 +74,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -120,13 +120,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -137,7 +137,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -191,7 +191,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -235,13 +235,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -252,7 +252,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -306,7 +306,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -351,13 +351,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -370,7 +370,7 @@ REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -445,7 +445,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -491,13 +491,13 @@ redis_url: {{ index .Data.data "redis_url" | toJSON }}
 secret_key: {{ index .Data.data "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with secret \"secret/data/kantree\" }}{{ index .Data.data \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -508,7 +508,7 @@ DATABASE_URL={{ index .Data.data "database_url" }}
 REDIS_URL={{ index .Data.data "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

@@ -69,7 +69,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -110,13 +110,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -127,7 +127,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -176,7 +176,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -215,13 +215,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -232,7 +232,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -281,7 +281,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -321,13 +321,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -340,7 +340,7 @@ REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -410,7 +410,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }
@@ -451,13 +451,13 @@ redis_url: {{ index . "redis_url" | toJSON }}
 secret_key: {{ index . "secret_key" | toJSON }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
         destination = "local/kantree/license.txt"
         data        = "{{ with nomadVar \"nomad/jobs/kantree\" }}{{ index . \"license\" }}{{ end }}\n"
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0640"
       }
       template {
@@ -468,7 +468,7 @@ DATABASE_URL={{ index . "database_url" }}
 REDIS_URL={{ index . "redis_url" }}
 {{ end -}}
 EOT
-        change_mode = "restart"
+        change_mode = "noop"
         perms       = "0600"
         env         = true
       }

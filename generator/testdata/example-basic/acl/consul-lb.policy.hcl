@@ -15,3 +15,8 @@ service "kantree-push" {
 node_prefix "" {
   policy = "read"
 }
+
+# Maintenance mode: the site reads this key (kantree-nomad maintenance).
+key "kantree/kantree/maintenance" {
+  policy = "read"
+}

@@ -15,3 +15,8 @@ service "kantree-ha-push" {
 node_prefix "" {
   policy = "read"
 }
+
+# Maintenance mode: the site reads this key (kantree-nomad maintenance).
+key "kantree/kantree-ha/maintenance" {
+  policy = "read"
+}
