@@ -89,6 +89,12 @@ func (c *cluster) kantreeHCL(s spec) string {
 	if s.driver == "exec" {
 		binary = chrootBinary
 	}
+	sched := s.scheduler
+	if s.standbys > 0 {
+		// One dev node: the standby shares the holder's node, which the
+		// default (distinct_hosts) would refuse to place.
+		sched = "  distinct_hosts = false\n" + sched
+	}
 	return fmt.Sprintf(`job           = %q
 nomad_version = "1.6"
 datacenters   = ["dc1"]
@@ -132,7 +138,7 @@ kantree_nomad {
   path = %q
 }
 %s
-`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, s.scheduler, s.standbys, consul, binary, s.extra)
+`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, sched, s.standbys, consul, binary, s.extra)
 }
 
 // deployment is a test deployment rendered for the cluster, with its own
