@@ -85,6 +85,7 @@ type load struct {
 	requests, failures atomic.Int64
 	mu                 sync.Mutex
 	samples            []string
+	failedStarts       []time.Time // when each failed request was sent
 	cancel             context.CancelFunc
 	wg                 sync.WaitGroup
 }
@@ -97,6 +98,7 @@ func (l *lb) startLoad(workers int, pause time.Duration) *load {
 		go func() {
 			defer ld.wg.Done()
 			for ctx.Err() == nil {
+				sent := time.Now()
 				code, err := l.get(ctx, "/")
 				if ctx.Err() != nil {
 					return
@@ -104,7 +106,7 @@ func (l *lb) startLoad(workers int, pause time.Duration) *load {
 				ld.requests.Add(1)
 				if err != nil || code != 200 {
 					ld.failures.Add(1)
-					ld.note(fmt.Sprintf("%s: %d %v", time.Now().Format("15:04:05.000"), code, err))
+					ld.note(sent, fmt.Sprintf("sent %s, failed %s: %d %v", sent.Format("15:04:05.000"), time.Now().Format("15:04:05.000"), code, err))
 				}
 				time.Sleep(pause)
 			}
@@ -113,12 +115,30 @@ func (l *lb) startLoad(workers int, pause time.Duration) *load {
 	return ld
 }
 
-func (ld *load) note(s string) {
+func (ld *load) note(sent time.Time, s string) {
 	ld.mu.Lock()
 	defer ld.mu.Unlock()
+	ld.failedStarts = append(ld.failedStarts, sent)
 	if len(ld.samples) < 10 {
 		ld.samples = append(ld.samples, s)
 	}
+}
+
+// failedSentAfter counts the failed requests sent at or after t: a
+// request already in flight on a node when it dies or is cut off can only
+// fail (nginx resends a request only on a connect error or timeout, and its
+// read timeout is longer than the client's patience); every later one
+// must succeed.
+func (ld *load) failedSentAfter(t time.Time) int {
+	ld.mu.Lock()
+	defer ld.mu.Unlock()
+	n := 0
+	for _, s := range ld.failedStarts {
+		if !s.Before(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // stop ends the load and returns the counts and a few failures.
