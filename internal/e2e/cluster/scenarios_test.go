@@ -47,6 +47,13 @@ const (
 	// detection and the standby's retry: 18 s. The goal (15 s) needs
 	// a shorter lock_delay (scheduler_lock) or faster gossip.
 	lossGapBound = rules.DefaultLockDelay + 10*time.Second
+	// lbDetect: nginx learns that a node is gone from Consul (the same
+	// Serf detection, up to 10 s as above) and consul-template (wait up to
+	// 1 s, then nginx -t and a reload, about 1 s). Until then, a GET sent on
+	// a keepalive connection nginx opened to the dead node before the cut
+	// waits for proxy_read_timeout (60 s) and is not resent: the client
+	// gives up first. A GET sent later never reaches the node.
+	lbDetect = 12 * time.Second
 )
 
 // node maps an allocation to its node's name.
