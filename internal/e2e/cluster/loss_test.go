@@ -41,7 +41,7 @@ func TestNodeLossOfTheHolder(t *testing.T) {
 			time.Sleep(2 * time.Second)
 			reqs, fails, samples := ld.stop()
 			late := ld.failedSentAfter(lostAt.Add(lbDetect))
-	window := ld.failedSentAfter(lostAt) - late
+			window := ld.failedSentAfter(lostAt) - late
 			runs := schedulerRuns(t, db)
 			gap := next.First.Sub(lastBeat(t, db, old.RunID))
 			figure(t, "node loss of %s (%d standby): scheduler gap %.1fs (new scheduler seen %.1fs after the cut), overlap %s; %d GETs, %d failed (%d in flight at the cut, %d sent within %s after it, %d later); lost allocations replaced %.1fs after the cut",
