@@ -100,6 +100,11 @@ kantree_nomad {
 load_balancer {
   listen = %d
 }
+# The scenarios are about nodes, not backups (runtime/backup and the e2e
+# package test those); the clients declare no kantree-backups host volume.
+backup {
+  enabled = false
+}
 %s
 `, s.job, e.files.URL+"/"+e.tarball.Name, e.tarball.Checksum, s.standbys, e.binary, s.listen, s.extra)
 }
