@@ -344,10 +344,16 @@ type Process struct {
 	ShutdownDelayRange hcl.Range
 	shutdownDelaySet   bool
 
-	NodeClass     string
-	DistinctHosts bool
-	Constraints   []Constraint
-	Spreads       []Spread
+	NodeClass string
+	// DistinctHosts places every instance on its own node. The scheduler
+	// with standbys has it unless the file says distinct_hosts = false:
+	// a standby on the holder's node is lost with it.
+	DistinctHosts    bool
+	distinctHostsSet bool
+	Constraints      []Constraint
+	// Spreads are the file's spread blocks; web and push without one
+	// spread over nodes (NodeSpreadAttribute).
+	Spreads []Spread
 
 	Range      hcl.Range // the process block, or the file when defaulted
 	CountRange hcl.Range

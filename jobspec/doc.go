@@ -61,7 +61,8 @@
 //	healthy_deadline  duration > min_healthy_time (5m)
 //	progress_deadline duration > healthy_deadline, or 0 for none (10m)
 //	node_class     string: a constraint on ${node.class}
-//	distinct_hosts bool (default false)
+//	distinct_hosts bool (default false; true for the scheduler with
+//	               standbys, so that no standby shares the holder's node)
 //	env            map(string): extra task environment. Names the job sets
 //	               itself (DATABASE_URL, REDIS_URL, PORT, BIND_ADDR,
 //	               KANTREE_*, CONSUL_HTTP_*) and names that look like secrets
@@ -70,6 +71,8 @@
 //	             value (not needed for distinct_hosts, is_set, is_not_set) }
 //	spread     { attribute (required), weight 0..100 (default 50),
 //	             target "<value>" { percent = 0..100 } (sum <= 100) }
+//	             (web and push without a spread block spread over the
+//	             node's unique id)
 //
 // web and push only (refused on worker and scheduler):
 //

@@ -91,7 +91,8 @@ scheduler_lock {
   # lock_delay = "8s"    # at least kill_grace + 2s
   # kill_grace = "2s"    # SIGTERM to SIGKILL
   # check_ttl  = "2s"
-  standbys = 0           # hot standby schedulers
+  standbys = 0           # hot standby schedulers, each on another node than the
+                         # holder (process "scheduler" { distinct_hosts = false } allows one node)
 }
 
 load_balancer {

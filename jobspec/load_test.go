@@ -269,3 +269,49 @@ func diagText(diags hcl.Diagnostics) string {
 	}
 	return b.String()
 }
+
+// TestPlacementDefaults: standbys keep off the holder's node unless the
+// file says otherwise; web and push spread over nodes unless the file has
+// a spread of its own; worker gets neither.
+func TestPlacementDefaults(t *testing.T) {
+	byKind := func(dep *Deployment) map[string]*Process {
+		m := map[string]*Process{}
+		for _, p := range dep.Processes {
+			m[p.Kind] = p
+		}
+		return m
+	}
+	tests := []struct {
+		name          string
+		extra         string
+		schedDistinct bool
+		webSpread     string
+		pushSpreads   int
+	}{
+		{name: "no standby", extra: ``, schedDistinct: false, webSpread: NodeSpreadAttribute, pushSpreads: 1},
+		{name: "standby", extra: `scheduler_lock { standbys = 1 }`, schedDistinct: true, webSpread: NodeSpreadAttribute, pushSpreads: 1},
+		{name: "standby, operator says same node is fine",
+			extra:         "scheduler_lock { standbys = 1 }\nprocess \"scheduler\" { distinct_hosts = false }",
+			schedDistinct: false, webSpread: NodeSpreadAttribute, pushSpreads: 1},
+		{name: "own spread replaces the default",
+			extra:     "process \"web\" {\n spread { attribute = \"$${node.datacenter}\" }\n}",
+			webSpread: "${node.datacenter}", pushSpreads: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := byKind(mustParse(t, minimal+tc.extra, LoadOptions{}))
+			if got := m["scheduler"].DistinctHosts; got != tc.schedDistinct {
+				t.Errorf("scheduler distinct_hosts = %v, want %v", got, tc.schedDistinct)
+			}
+			if sp := m["web"].Spreads; len(sp) != 1 || sp[0].Attribute != tc.webSpread {
+				t.Errorf("web spreads = %+v, want one over %s", sp, tc.webSpread)
+			}
+			if got := len(m["push"].Spreads); got != tc.pushSpreads {
+				t.Errorf("push has %d spreads, want %d", got, tc.pushSpreads)
+			}
+			if got := len(m["worker"].Spreads); got != 0 || m["worker"].DistinctHosts {
+				t.Errorf("worker placement %+v, want none", m["worker"])
+			}
+		})
+	}
+}

@@ -140,7 +140,7 @@ func processFields(p *Process) []field {
 		{"healthy_deadline", duration(&p.HealthyDeadline, true)},
 		{"progress_deadline", duration(&p.ProgressDeadline, false)},
 		{"node_class", str(&p.NodeClass)},
-		{"distinct_hosts", boolean(&p.DistinctHosts)},
+		{"distinct_hosts", then(boolean(&p.DistinctHosts), func(attrs, string) { p.distinctHostsSet = true })},
 		{"env", then(strMap(&p.Env), func(a attrs, name string) { a.d.checkEnv(p.Env, a.rangeOf(name)) })},
 	}
 }

@@ -74,6 +74,31 @@ func defaultReaction(lb *LoadBalancer) time.Duration {
 // it is then derived from the load balancer.
 func shutdownDelayUnset(p *Process) bool { return !p.shutdownDelaySet }
 
+// NodeSpreadAttribute is what web and push spread over by default: the
+// node, so that losing or draining one node takes only its share.
+const NodeSpreadAttribute = "${node.unique.id}"
+
+// resolvePlacement applies the placement defaults a cluster needs (measured
+// on the multi-node test bed, internal/e2e/cluster):
+//   - the scheduler's standbys run on other nodes than the holder
+//     (distinct_hosts), unless the file sets distinct_hosts: a standby on
+//     the holder's node dies with it, and the gap after a node loss is then
+//     Nomad's time to replace the holder (about a minute) instead of the
+//     lock's handover (about 15 s). The price is a standby that cannot be
+//     placed while fewer nodes than 1 + standbys are eligible: Nomad reports
+//     it as a placement failure, the holder keeps running.
+//   - web and push, when the file has no spread block, spread over nodes
+//     (soft: a smaller cluster still places every instance), so that a
+//     drain or a node loss takes one share of them, not all.
+func resolvePlacement(p *Process) {
+	if p.Kind == "scheduler" && p.Count > 1 && !p.distinctHostsSet {
+		p.DistinctHosts = true
+	}
+	if (p.Kind == "web" || p.Kind == "push") && len(p.Spreads) == 0 {
+		p.Spreads = []Spread{{Attribute: NodeSpreadAttribute, Weight: DefaultSpreadWeight, Targets: map[string]int{}}}
+	}
+}
+
 // resolve fills in every derived value of a valid deployment.
 func resolve(dep *Deployment) {
 	dep.UpgradeJob = dep.Job + "-upgrade-db"
@@ -82,6 +107,7 @@ func resolve(dep *Deployment) {
 		if p.Port > 0 {
 			p.Service = dep.Job + "-" + p.Name
 		}
+		resolvePlacement(p)
 	}
 	dep.LB.PushPath = DefaultPushPath
 	dep.LB.VarPrefix = strings.ReplaceAll(dep.Job, "-", "_")

@@ -98,6 +98,12 @@ func (c *cluster) kantreeHCL(s spec) string {
 	} else {
 		extra += fmt.Sprintf("\nbackup {\n  path = %q\n}\n", c.backups) // raw_exec writes to the volume's host path
 	}
+	sched := s.scheduler
+	if s.standbys > 0 {
+		// One dev node: the standby shares the holder's node, which the
+		// default (distinct_hosts) would refuse to place.
+		sched = "  distinct_hosts = false\n" + sched
+	}
 	return fmt.Sprintf(`job           = %q
 nomad_version = "1.6"
 datacenters   = ["dc1"]
@@ -141,7 +147,7 @@ kantree_nomad {
   path = %q
 }
 %s
-`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, s.scheduler, s.standbys, consul, binary, extra)
+`, s.job, s.version, c.files.URL+"/"+tb.Name, tb.Checksum, s.driver, s.web, sched, s.standbys, consul, binary, extra)
 }
 
 // deployment is a test deployment rendered for the cluster, with its own

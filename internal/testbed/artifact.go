@@ -31,9 +31,15 @@ type FileServer struct {
 // Files added to dir later are served too.
 func ServeFiles(t testing.TB, dir string) *FileServer {
 	t.Helper()
+	return ServeFilesOn(t, "127.0.0.1", dir)
+}
+
+// ServeFilesOn is ServeFiles on ip, e.g. a cluster's hub address.
+func ServeFilesOn(t testing.TB, ip, dir string) *FileServer {
+	t.Helper()
 	// Port 0: the kernel picks an ephemeral port and it is bound at once,
 	// so no other program can take it first.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatalf("testbed: file server: %v", err)
 	}

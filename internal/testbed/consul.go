@@ -43,6 +43,13 @@ type consulAgent struct {
 	join            []string // Serf LAN addresses
 	encrypt         string
 	acl             string // management token; "" for no ACLs
+	// client is the -client addresses (space-separated); "" for the
+	// agent's IP.
+	client string
+	netns  *NetNode // run in this node's network namespace
+	// gossipDefaults keeps Consul's production gossip timings (failure
+	// detection in seconds), for the cluster's scenarios.
+	gossipDefaults bool
 }
 
 // StartConsul starts a Consul dev agent (a single server, in memory) on
@@ -111,7 +118,11 @@ func (c *Consul) spec(t testing.TB, a consulAgent, ready func(context.Context) e
 	_, http, _ := net.SplitHostPort(c.HTTPAddr)
 	_, serf, _ := net.SplitHostPort(c.SerfAddr)
 	_, server, _ := net.SplitHostPort(c.ServerAddr)
-	args := []string{"agent", "-node", c.Name, "-bind", c.IP, "-client", c.IP,
+	client := c.IP
+	if a.client != "" {
+		client = a.client
+	}
+	args := []string{"agent", "-node", c.Name, "-bind", c.IP, "-client", client,
 		"-http-port", http, "-serf-lan-port", serf, "-server-port", server,
 		"-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1", "-serf-wan-port", "-1",
 		"-log-level", "warn", "-hcl", "disable_update_check = true"}
@@ -130,13 +141,16 @@ func (c *Consul) spec(t testing.TB, a consulAgent, ready func(context.Context) e
 	// Secrets (gossip key, management token) go in a file, not in argv.
 	args = append(args, "-config-file", writeFile(t, dir, "testbed.hcl", a.hcl(), 0o600))
 	return procSpec{name: "consul-" + c.Name, path: Binary(t, "consul"), args: args,
-		dir: dir, logDir: dir, ready: ready}
+		dir: dir, logDir: dir, ready: ready, netns: a.netns}
 }
 
 // hcl is the agent's configuration file.
 func (a consulAgent) hcl() string {
 	conf := ""
-	if !a.dev {
+	switch {
+	case a.gossipDefaults:
+		conf += clusterRaftHCL + "\n"
+	case !a.dev:
 		conf += clusterHCL + "\n"
 	}
 	if a.encrypt != "" {
@@ -156,15 +170,18 @@ func (a consulAgent) hcl() string {
 
 // clusterHCL makes a test cluster elect leaders and notice lost members in
 // about a second instead of Consul's production timings.
-const clusterHCL = `performance { raft_multiplier = 1 }
-disable_host_node_id = true
-retry_interval = "200ms"
+const clusterHCL = clusterRaftHCL + `
 gossip_lan {
   gossip_interval = "100ms"
   probe_interval  = "200ms"
   probe_timeout   = "100ms"
   suspicion_mult  = 3
 }`
+
+// clusterRaftHCL: fast leader election and joins, Consul's own gossip.
+const clusterRaftHCL = `performance { raft_multiplier = 1 }
+disable_host_node_id = true
+retry_interval = "200ms"`
 
 // Client returns a Consul API client for this agent.
 func (c *Consul) Client() *api.Client {

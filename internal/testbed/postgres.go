@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -29,9 +30,12 @@ type Postgres struct {
 	SuperUser string // superuser, reachable without password on the socket
 	SocketDir string // unix_socket_directories
 	DataDir   string
-	bin       string // directory of initdb, postgres, pg_basebackup
-	root      string // directory owned by the service user
-	dbSeq     atomic.Int64
+	// Listen are more addresses postgres listens on (besides 127.0.0.1),
+	// e.g. a cluster's hub address; see StartPostgresOn.
+	Listen []string
+	bin    string // directory of initdb, postgres, pg_basebackup
+	root   string // directory owned by the service user
+	dbSeq  atomic.Int64
 }
 
 // pgRole is the password role every testbed PostgreSQL has.
@@ -41,6 +45,13 @@ const pgRole = "kantree"
 // on a free port and creates the password role. It returns when the role
 // can connect over TCP.
 func StartPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	return StartPostgresOn(t, "")
+}
+
+// StartPostgresOn is StartPostgres that also listens on ip and accepts the
+// password role from its /24 (a cluster's nodes); "" is StartPostgres.
+func StartPostgresOn(t testing.TB, ip string) *Postgres {
 	t.Helper()
 	initdb := postgresBinary(t, "initdb")
 	pg := &Postgres{
@@ -56,6 +67,18 @@ func StartPostgres(t testing.TB) *Postgres {
 	if err := runAs(t, pg.root, "/bin/mkdir", "-m", "0700", pg.SocketDir); err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
+	if ip != "" {
+		pg.Listen = []string{ip}
+		hba := "host all " + pgRole + " " + ip + "/24 scram-sha-256\n"
+		f, err := os.OpenFile(filepath.Join(pg.DataDir, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteString(hba)
+			f.Close()
+		}
+		if err != nil {
+			t.Fatalf("testbed: pg_hba.conf: %v", err)
+		}
+	}
 	pg.Process = pg.start(t, "postgres", pg.DataDir, pg.superReady)
 	pg.createRole(t)
 	return pg
@@ -69,7 +92,7 @@ func (pg *Postgres) start(t testing.TB, name, dataDir string, ready func(context
 	return startRetrying(t, func() procSpec {
 		pg.Port = FreePort(t)
 		args := []string{"-D", dataDir, "-p", strconv.Itoa(pg.Port), "-k", pg.SocketDir,
-			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+			"-c", "listen_addresses=" + strings.Join(append([]string{"127.0.0.1"}, pg.Listen...), ","), "-c", "fsync=off",
 			"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=16MB",
 			"-c", "logging_collector=off", "-c", "log_min_messages=warning", "-c", "max_wal_senders=5",
 			"-c", "wal_level=replica", "-c", "hot_standby=on", "-c", "password_encryption=scram-sha-256"}

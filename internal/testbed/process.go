@@ -56,6 +56,7 @@ type procSpec struct {
 	asUser  bool     // run as the unprivileged user when root
 	stopSig syscall.Signal
 	ready   func(ctx context.Context) error
+	netns   *NetNode // run inside this node's network namespace (nil: the host's)
 }
 
 // startProcess starts spec, waits until it is ready, and registers its stop
@@ -95,6 +96,9 @@ func newProcess(t testing.TB, spec procSpec) *Process {
 		name: spec.name, path: spec.path, args: spec.args, dir: spec.dir,
 		env: spec.env, logPath: spec.logDir + "/" + spec.name + ".log",
 		stopSig: spec.stopSig, ready: spec.ready,
+	}
+	if spec.netns != nil {
+		p.path, p.args = spec.netns.InNS(append([]string{spec.path}, spec.args...)...)
 	}
 	if p.stopSig == 0 {
 		p.stopSig = syscall.SIGTERM

@@ -8,6 +8,10 @@ job "kantree" {
   group "web" {
     count          = 2
     shutdown_delay = "16s"
+    spread {
+      attribute = "$${node.unique.id}"
+      weight    = 50
+    }
     restart {
       interval = "5m"
       attempts = 3
@@ -429,6 +433,10 @@ EOT
   group "push" {
     count          = 2
     shutdown_delay = "16s"
+    spread {
+      attribute = "$${node.unique.id}"
+      weight    = 50
+    }
     restart {
       interval = "5m"
       attempts = 3

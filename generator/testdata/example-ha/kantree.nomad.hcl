@@ -299,6 +299,10 @@ EOT
       value     = "apps"
       operator  = "="
     }
+    constraint {
+      value    = "true"
+      operator = "distinct_hosts"
+    }
     restart {
       interval = "5m"
       attempts = 3

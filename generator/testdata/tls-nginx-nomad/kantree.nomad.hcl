@@ -8,6 +8,10 @@ job "kantree" {
   group "web" {
     count          = 1
     shutdown_delay = "3s"
+    spread {
+      attribute = "$${node.unique.id}"
+      weight    = 50
+    }
     restart {
       interval = "5m"
       attempts = 3
@@ -349,6 +353,10 @@ EOT
   group "push" {
     count          = 1
     shutdown_delay = "3s"
+    spread {
+      attribute = "$${node.unique.id}"
+      weight    = 50
+    }
     restart {
       interval = "5m"
       attempts = 3

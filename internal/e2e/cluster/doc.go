@@ -1,0 +1,12 @@
+// Package cluster holds the multi-node scenarios: Kantree's jobs, rendered
+// by kantree-nomad, run on a Nomad server and three Nomad clients, each
+// client a node with its own network namespace and Consul agent
+// (testbed.StartNomadCluster), behind nginx fed by consul-template. The
+// scenarios drain a node, lose one (every process killed at once) and cut
+// one off (link down), under load through nginx, with the stand-in's
+// heartbeats in PostgreSQL as the record of schedulers.
+//
+// The tests carry the build tag "cluster" and need root (network
+// namespaces): make test-cluster. The package has no code besides its
+// tests.
+package cluster
