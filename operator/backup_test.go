@@ -50,7 +50,7 @@ func checkFailingBackup(t *testing.T, s *site, ctx context.Context) {
 	s.backup = ""
 	out, code := s.run(ctx, "deploy", s.file)
 	t.Logf("deploy with a failing backup (exit %d):\n%s", code, out)
-	for _, want := range []string{"no verified backup", "sh exited with code 7: upload refused: bucket is read-only", "was not changed"} {
+	for _, want := range []string{"no verified backup", "sh exited with code 7: upload refused: bucket is read-only", "was not submitted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy output lacks %q", want)
 		}

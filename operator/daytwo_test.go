@@ -44,8 +44,7 @@ func TestDayTwoUnderLoad(t *testing.T) {
 	s.timingsHCL = strings.Replace(quickTimings, `"45s"`, `"100s"`, 1)
 	creds := newRoles(t, s)
 	s.putSecrets(creds.url("a"), "first-secret")
-	// The test node has no host volume for the backup before migrations.
-	s.write("8.4.1", s.stdArchive("8.4.1"), lbBlock(t, port, "", "")+"\nbackup {\n  enabled = false\n}\n")
+	s.write("8.4.1", s.stdArchive("8.4.1"), lbBlock(t, port, "", ""))
 	mustDeploy(t, s, ctx)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	l := startDayLoad(t, base)

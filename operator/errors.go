@@ -44,10 +44,12 @@ func consulError(op string, err error) error {
 	err = fmt.Errorf("%s: %w", op, err)
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "403"), strings.Contains(msg, "Permission denied"), strings.Contains(msg, "ACL not found"):
-		return rules.WithHint(err, "The Consul token (CONSUL_HTTP_TOKEN or -consul-token) needs read on the lock key and on the web and push services.")
 	case timedOut(err):
 		return rules.WithHint(err, fmt.Sprintf("Consul at %s did not answer within the -timeout: is the agent up (not paused)? Set CONSUL_HTTP_ADDR (or -consul-http-addr) if that is not its HTTP API.", addrOf(err, "CONSUL_HTTP_ADDR")))
+	// Consul's API client says "Unexpected response code: 403 (...)"; a
+	// bare "403" would also match an address such as 127.0.0.1:44035.
+	case strings.Contains(msg, "response code: 403"), strings.Contains(msg, "Permission denied"), strings.Contains(msg, "ACL not found"):
+		return rules.WithHint(err, "The Consul token (CONSUL_HTTP_TOKEN or -consul-token) needs read on the lock key and on the web and push services.")
 	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
 		return rules.WithHint(err, fmt.Sprintf("Is Consul reachable at %s? Set CONSUL_HTTP_ADDR (or -consul-http-addr) to its HTTP API.", addrOf(err, "CONSUL_HTTP_ADDR")))
 	}

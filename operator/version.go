@@ -40,7 +40,7 @@ func (c *Cluster) CheckNomadVersion(ctx context.Context, r *Release) (string, er
 // agent:read under ACLs).
 func (c *Cluster) agentVersion(ctx context.Context) (string, error) {
 	self, err := c.Nomad.Agent().Self()
-	if err != nil && (timedOut(err) || !strings.Contains(err.Error(), "403")) && rules.Hint(nomadError("", err)) != "" {
+	if err != nil && (timedOut(err) || !strings.Contains(err.Error(), "response code: 403")) && rules.Hint(nomadError("", err)) != "" {
 		return "", nomadError("read the Nomad agent's version", err) // unreachable, too slow, TLS: its own hint
 	}
 	if err != nil {

@@ -229,6 +229,10 @@ func (n *Nomad) clientHCL(t testing.TB) string {
   max_dynamic_port  = %d
   cpu_total_compute = %d
   memory_total_mb   = %d
+  # One node carries every test of a package: past Nomad's default of 50
+  # allocations the client removes a just-finished allocation's directory
+  # (and its logs) at once, which is not what a production node does.
+  gc_max_allocs     = 1000
   options {
     "driver.allowlist"     = "raw_exec,exec"
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
