@@ -103,9 +103,9 @@ func TestReleaseOnNomad(t *testing.T) {
 		t.Fatal(err)
 	}
 	balancer := c.startLB(t, files, port)
-	ld := balancer.startLoad(2, 20*time.Millisecond)
+	ld := balancer.StartLoad(2, 20*time.Millisecond)
 	status = d.release(t, "8.4.2")
-	requests, failures, samples := ld.stop()
+	requests, failures, samples := ld.Stop()
 	t.Logf("release 8.4.1 -> 8.4.2 under load: %d requests through nginx, %d failed", requests, failures)
 	if !strings.HasPrefix(status, "successful") {
 		t.Fatalf("release deployment: %s\n%s", status, c.nomad.AllocReport(d.dep.Job))
@@ -125,11 +125,11 @@ func TestReleaseOnNomad(t *testing.T) {
 	// nomad alloc stop of a web instance under load: Nomad deregisters it,
 	// waits shutdown_delay while nginx drops it, stops it and places a
 	// replacement.
-	ld = balancer.startLoad(2, 20*time.Millisecond)
+	ld = balancer.StartLoad(2, 20*time.Millisecond)
 	stopped := d.webAlloc(t)
 	d.allocStop(t, stopped)
 	d.waitWebReplaced(t, stopped)
-	requests, failures, samples = ld.stop()
+	requests, failures, samples = ld.Stop()
 	t.Logf("nomad alloc stop of a web instance under load: %d requests through nginx, %d failed", requests, failures)
 	if failures > 0 {
 		t.Errorf("%d of %d requests failed around nomad alloc stop:\n%s", failures, requests, samples)
@@ -138,11 +138,11 @@ func TestReleaseOnNomad(t *testing.T) {
 	// SIGKILL of a web task's process under load: nginx retries the
 	// refused requests (GETs here) on the other instance until the Consul
 	// check fails and consul-template drops it; Nomad restarts the task.
-	ld = balancer.startLoad(2, 20*time.Millisecond)
+	ld = balancer.StartLoad(2, 20*time.Millisecond)
 	killed := d.webAlloc(t)
 	killProcess(t, killed, "run", "web")
 	d.waitWebRestarted(t, killed)
-	requests, failures, samples = ld.stop()
+	requests, failures, samples = ld.Stop()
 	t.Logf("SIGKILL of a web task under load: %d GET requests through nginx, %d failed", requests, failures)
 	if failures > 0 {
 		t.Errorf("%d of %d requests failed around the SIGKILL:\n%s", failures, requests, samples)

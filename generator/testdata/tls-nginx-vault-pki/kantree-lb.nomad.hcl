@@ -121,7 +121,9 @@ upstream app {
     keepalive 32;
     # Close idle upstream connections before the application would (gunicorn
     # closes them after 2s): a request sent on a connection the server is
-    # closing fails, and a POST is never retried.
+    # closing fails, and a POST is never retried. It also bounds how long
+    # nginx may reuse an idle connection to a node that has just died
+    # (nginx sends on it unchecked, and that request is lost).
     keepalive_timeout 1s;
 }
 
@@ -175,6 +177,13 @@ server {
     # skipped: the request goes to the next instance. nginx never resends a
     # POST, PATCH or LOCK it already sent; GET, HEAD, PUT, DELETE and
     # OPTIONS are retried.
+    # A node that dies or is cut off answers nothing, not even a refusal:
+    # a connect to it fails only by timing out. On a LAN a connect takes
+    # well under a millisecond, so 2s bounds the delay a lost node adds to a
+    # request, long before Consul reports the node gone (up to about 15s)
+    # and this file drops its instances. A request nginx had already sent
+    # to that node is lost with it: only a read timeout would resend it, and
+    # the read timeout stays longer than the slowest page.
     proxy_next_upstream error timeout;
     proxy_next_upstream_tries 3;
     proxy_next_upstream_timeout 10s;

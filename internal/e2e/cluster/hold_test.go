@@ -42,8 +42,8 @@ func TestHoldCluster(t *testing.T) {
 	nomad, _ := filepath.Abs(filepath.Join(testbedRoot(t), ".tools/bin/nomad"))
 	env := fmt.Sprintf("NOMAD_ADDR=%s CONSUL_HTTP_ADDR=%s", e.cl.Server.Addr(), e.cl.Consul.HTTPAddr)
 	fmt.Fprintf(&b, "cluster: %d nodes started in %s; Kantree (stand-in) served by nginx at %s (Host: kantree.test)\n\n",
-		len(e.cl.Nodes), e.cl.Startup.Round(1e7), lb.url)
-	fmt.Fprintf(&b, "  curl -H 'Host: kantree.test' %s/\n", lb.url)
+		len(e.cl.Nodes), e.cl.Startup.Round(1e7), lb.URL)
+	fmt.Fprintf(&b, "  curl -H 'Host: kantree.test' %s/\n", lb.URL)
 	fmt.Fprintf(&b, "  export %s\n", env)
 	fmt.Fprintf(&b, "  bin/kantree-nomad status %s/kantree.hcl\n", dir)
 	fmt.Fprintf(&b, "  %s node status\n", nomad)

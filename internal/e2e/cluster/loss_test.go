@@ -27,7 +27,7 @@ func TestNodeLossOfTheHolder(t *testing.T) {
 			old := holder(t, db)
 			nd := e.cl.Node(e.alloc(t, old.InstanceID).NodeID)
 			t.Logf("losing %s, which runs the holder %s and %v", nd.Name, old.InstanceID[:8], e.groupsOn(t, d.dep.Job, nd.NodeID))
-			ld := lb.startLoad(4, 100*time.Millisecond)
+			ld := lb.StartLoad(4, 100*time.Millisecond)
 			time.Sleep(2 * time.Second)
 			lostAt := time.Now()
 			if err := nd.Lose(); err != nil {
@@ -39,13 +39,13 @@ func TestNodeLossOfTheHolder(t *testing.T) {
 			e.waitReplaced(t, d.dep.Job, nd.NodeID, 4*time.Minute)
 			replacedAfter := time.Since(lostAt)
 			time.Sleep(2 * time.Second)
-			reqs, fails, samples := ld.stop()
-			late := ld.failedSentAfter(lostAt.Add(lbDetect))
-			window := ld.failedSentAfter(lostAt) - late
+			reqs, fails, samples := ld.Stop()
+			late := ld.FailedSentAfter(lostAt.Add(lbStale))
+			window := ld.FailedSentAfter(lostAt) - late
 			runs := schedulerRuns(t, db)
 			gap := next.First.Sub(lastBeat(t, db, old.RunID))
-			figure(t, "node loss of %s (%d standby): scheduler gap %.1fs (new scheduler seen %.1fs after the cut), overlap %s; %d GETs, %d failed (%d in flight at the cut, %d sent within %s after it, %d later); lost allocations replaced %.1fs after the cut",
-				nd.Name, standbys, gap.Seconds(), gapSeen.Seconds(), kantreestub.Overlap(runs), reqs, fails, int(fails)-late-window, window, lbDetect, late, replacedAfter.Seconds())
+			figure(t, "node loss of %s (%d standby): scheduler gap %.1fs (new scheduler seen %.1fs after the cut), overlap %s; %d GETs, %d failed (%d in flight at the cut, %d sent within %s after it, %d later; sent at %s); lost allocations replaced %.1fs after the cut",
+				nd.Name, standbys, gap.Seconds(), gapSeen.Seconds(), kantreestub.Overlap(runs), reqs, fails, int(fails)-late-window, window, lbStale, late, ld.FailedOffsets(lostAt), replacedAfter.Seconds())
 			if ov := kantreestub.Overlap(runs); ov > 0 {
 				t.Errorf("two schedulers ran at once for %s", ov)
 			}
@@ -53,7 +53,7 @@ func TestNodeLossOfTheHolder(t *testing.T) {
 				t.Errorf("scheduler gap %s after the loss of the holder's node, with a standby; bound %s", gap, lossGapBound)
 			}
 			if late > 0 {
-				t.Errorf("%d GETs sent more than %s after the node loss failed (%d of %d in all):\n%s", late, lbDetect, fails, reqs, samples)
+				t.Errorf("%d GETs sent more than %s after the node loss failed (%d of %d in all):\n%s", late, lbStale, fails, reqs, samples)
 			}
 		})
 	}

@@ -36,7 +36,7 @@ func TestPartitionOfTheHolder(t *testing.T) {
 	old := holder(t, db)
 	nd := e.cl.Node(e.alloc(t, old.InstanceID).NodeID)
 	t.Logf("cutting %s off, which runs the holder %s and %v", nd.Name, old.InstanceID[:8], e.groupsOn(t, d.dep.Job, nd.NodeID))
-	ld := lb.startLoad(4, 100*time.Millisecond)
+	ld := lb.StartLoad(4, 100*time.Millisecond)
 	time.Sleep(2 * time.Second)
 	watch := watchScheduler(nd, d.dep.Job)
 	defer watch.stop()
@@ -62,13 +62,13 @@ func TestPartitionOfTheHolder(t *testing.T) {
 	stopped := waitNoJobProcs(nd, d.dep.Job, 3*time.Minute)
 	e.waitDeploymentSettled(t, d.dep.Job, 3*time.Minute)
 	time.Sleep(5 * time.Second)
-	reqs, fails, samples := ld.stop()
-	late := ld.failedSentAfter(cutAt.Add(lbDetect))
-	window := ld.failedSentAfter(cutAt) - late
+	reqs, fails, samples := ld.Stop()
+	late := ld.FailedSentAfter(cutAt.Add(lbStale))
+	window := ld.FailedSentAfter(cutAt) - late
 	runs, lateRows := clampLateWrites(t, db, old.RunID, healAt)
 	gap := next.First.Sub(beatBefore(t, db, old.RunID, healAt))
-	figure(t, "partition of %s for %s: scheduler gap %.1fs (new scheduler seen %.1fs after the cut), overlap %s; %d GETs, %d failed (%d in flight at the cut, %d sent within %s after it, %d later); after the link returned its %d old task processes ran on for %s",
-		nd.Name, partitionFor, gap.Seconds(), seen.Seconds(), kantreestub.Overlap(runs), reqs, fails, int(fails)-late-window, window, lbDetect, late, before, stopped.Round(100*time.Millisecond))
+	figure(t, "partition of %s for %s: scheduler gap %.1fs (new scheduler seen %.1fs after the cut), overlap %s; %d GETs, %d failed (%d in flight at the cut, %d sent within %s after it, %d later; sent at %s); after the link returned its %d old task processes ran on for %s",
+		nd.Name, partitionFor, gap.Seconds(), seen.Seconds(), kantreestub.Overlap(runs), reqs, fails, int(fails)-late-window, window, lbStale, late, ld.FailedOffsets(cutAt), before, stopped.Round(100*time.Millisecond))
 	figure(t, "the cut-off holder's scheduler was last seen running %.1fs after the cut, %.1fs before the new one's first heartbeat; %s",
 		fenced.Sub(cutAt).Seconds(), next.First.Sub(fenced).Seconds(), lateRows)
 	if ov := kantreestub.Overlap(runs); ov > 0 {
@@ -81,7 +81,7 @@ func TestPartitionOfTheHolder(t *testing.T) {
 		t.Errorf("scheduler gap %s after the holder was cut off; bound %s", gap, lossGapBound)
 	}
 	if late > 0 {
-		t.Errorf("%d GETs sent more than %s after the cut failed (%d of %d in all):\n%s", late, lbDetect, fails, reqs, samples)
+		t.Errorf("%d GETs sent more than %s after the cut failed (%d of %d in all):\n%s", late, lbStale, fails, reqs, samples)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,13 +47,23 @@ const (
 	// The goal (15 s) needs a shorter lock_delay (scheduler_lock)
 	// or faster gossip than Consul's defaults.
 	lossGapBound = rules.DefaultLockDelay + 17*time.Second
-	// lbDetect: nginx learns that a node is gone from Consul (the same
-	// Serf detection, up to 10 s as above) and consul-template (wait up to
-	// 1 s, then nginx -t and a reload, about 1 s). Until then, a GET sent on
-	// a keepalive connection nginx opened to the dead node before the cut
-	// waits for proxy_read_timeout (60 s) and is not resent: the client
-	// gives up first. A GET sent later never reaches the node.
-	lbDetect = 12 * time.Second
+	// lbStale: after a node dies or is cut off, the only GETs that may
+	// fail are those nginx had already sent to it (in flight at the cut)
+	// and those it sends there in the next moment on an idle kept-alive
+	// connection: nginx reuses such a connection without a check, and a
+	// request written to a peer that no longer answers waits for its
+	// response until the client gives up. nginx resends a GET only on a
+	// connect error or timeout, or on a read timeout; proxy_read_timeout
+	// (120 s) stays longer than the slowest legitimate page, since a short
+	// one would cut and resend slow pages too. Idle upstream connections
+	// live keepalive_timeout (1 s, lb/nginx.conf.ctmpl); after that every
+	// request routed to the lost node opens a new connection, whose
+	// connect fails after proxy_connect_timeout (2 s), and nginx sends the
+	// GET to the next instance, long before Consul's failure detection
+	// (up to 14 s) and consul-template remove the node's instances. So a
+	// GET sent more than keepalive_timeout + 1 s (margin) after the cut
+	// must succeed.
+	lbStale = 2 * time.Second
 )
 
 // node maps an allocation to its node's name.
@@ -112,7 +121,7 @@ func TestPlacementAndDrain(t *testing.T) {
 	oldAlloc := e.alloc(t, old.InstanceID)
 	nd := e.cl.Node(oldAlloc.NodeID)
 	t.Logf("draining %s, which runs the holder %s and %v", nd.Name, old.InstanceID[:8], e.groupsOn(t, d.dep.Job, nd.NodeID))
-	ld := lb.startLoad(4, 100*time.Millisecond)
+	ld := lb.StartLoad(4, 100*time.Millisecond)
 	time.Sleep(2 * time.Second)
 	start := time.Now()
 	e.drain(t, nd)
@@ -120,7 +129,7 @@ func TestPlacementAndDrain(t *testing.T) {
 	took := time.Since(start)
 	e.waitDeploymentSettled(t, d.dep.Job, 3*time.Minute)
 	time.Sleep(3 * time.Second)
-	reqs, fails, samples := ld.stop()
+	reqs, fails, samples := ld.Stop()
 	next := nextRun(t, db, old, time.Minute)
 	runs := schedulerRuns(t, db)
 	gap := next.First.Sub(lastBeat(t, db, old.RunID))
@@ -317,5 +326,3 @@ func lastBeat(t *testing.T, db *pgx.Conn, runID string) time.Time {
 	t.Fatalf("run %s vanished", runID)
 	return time.Time{}
 }
-
-var _ = strings.Join
