@@ -39,6 +39,7 @@ type NomadCluster struct {
 type ClusterNode struct {
 	*NetNode
 	Name   string  // Nomad and Consul node name
+	Class  string  // Nomad node class ("" for none)
 	Consul *Consul // its Consul client agent (HTTPAddr on the node's IP)
 	Nomad  *Nomad  // its Nomad client agent
 	NodeID string  // Nomad node ID, once ready
@@ -54,6 +55,9 @@ type ClusterOptions struct {
 	ServerHCL string
 	// RedisPassword is requirepass of the cluster's Redis.
 	RedisPassword string
+	// NodeClasses are the nodes' Nomad node classes, in order (node1
+	// first); a node past the list has none.
+	NodeClasses []string
 }
 
 // Ports of the agents inside each node's namespace: every node has its
@@ -84,7 +88,11 @@ func StartNomadCluster(t testing.TB, o ClusterOptions) *NomadCluster {
 	cl.Redis = StartRedis(t, RedisOptions{Password: o.RedisPassword, Config: []string{"bind 127.0.0.1 " + cl.Net.HubIP}})
 	cl.Server = cl.startServer(t, o.ServerHCL)
 	for i := 0; i < o.Nodes; i++ {
-		cl.Nodes = append(cl.Nodes, &ClusterNode{NetNode: cl.Net.AddNode(t), Name: fmt.Sprintf("node%d", i+1)})
+		nd := &ClusterNode{NetNode: cl.Net.AddNode(t), Name: fmt.Sprintf("node%d", i+1)}
+		if i < len(o.NodeClasses) {
+			nd.Class = o.NodeClasses[i]
+		}
+		cl.Nodes = append(cl.Nodes, nd)
 	}
 	cl.startConsulClients(t, key)
 	cl.startNomadClients(t, o.Client)
@@ -226,6 +234,7 @@ client {
   enabled           = true
   servers           = [%q]
   network_interface = "eth0"
+  node_class        = %q
 %s  min_dynamic_port  = %d
   max_dynamic_port  = %d
   cpu_total_compute = %d
@@ -242,7 +251,7 @@ consul {
   client_auto_join = false
 }
 %s
-`, nd.Name, nd.IP, n.DataDir, nodeNomadHTTP, server, n.cgroupParentHCL(t), nodeDynLo, nodeDynHi,
+`, nd.Name, nd.IP, n.DataDir, nodeNomadHTTP, server, nd.Class, n.cgroupParentHCL(t), nodeDynLo, nodeDynHi,
 		nomadNodeCPU, nomadNodeMemory, n.chrootHCL(t), nodeConsulHTTP, n.opts.ExtraHCL)
 }
 

@@ -36,7 +36,7 @@ func shared(t *testing.T) *env {
 
 func startEnv(t testing.TB) *env {
 	e := &env{binary: testbed.BuildKantreeNomadStatic(t)}
-	e.cl = testbed.StartNomadCluster(t, testbed.ClusterOptions{RedisPassword: `r3d"is@pw`,
+	e.cl = testbed.StartNomadCluster(t, testbed.ClusterOptions{RedisPassword: `r3d"is@pw`, NodeClasses: nodeClasses,
 		Client: testbed.NomadOptions{ChrootEnv: map[string]string{e.binary: jobspec.DefaultBinaryPath}}})
 	fmt.Fprintf(os.Stderr, "figure: cluster of %d nodes started in %s\n", len(e.cl.Nodes), e.cl.Startup.Round(10*time.Millisecond))
 	dir := t.TempDir()
@@ -45,32 +45,21 @@ func startEnv(t testing.TB) *env {
 	return e
 }
 
+// nodeClasses are the nodes' classes (node1, node2, node3): the placement
+// test places groups by class.
+var nodeClasses = []string{"edge", "app", "app"}
+
 // spec is what varies between the deployments of the tests.
 type spec struct {
-	job      string
-	standbys int
-	listen   int    // nginx port
-	extra    string // appended to the file
+	job       string
+	standbys  int
+	listen    int    // nginx port
+	extra     string // appended to the file
+	processes string // the process blocks, instead of defaultProcesses
 }
 
-// kantreeHCL is the deployment file an operator would write for this
-// cluster: web 3, push 2, worker 2, the scheduler with standbys.
-func (e *env) kantreeHCL(s spec) string {
-	return fmt.Sprintf(`job           = %q
-nomad_version = "1.6"
-datacenters   = ["dc1"]
-
-kantree {
-  version     = "8.4.1"
-  server_name = "kantree.test"
-  archive {
-    url      = %q
-    checksum = %q
-    driver   = "raw_exec"
-  }
-}
-
-process "web" {
+// defaultProcesses: web 3, push 2, worker 2, the scheduler.
+const defaultProcesses = `process "web" {
   count          = 3
   cpu            = 100
   memory         = 128
@@ -91,7 +80,30 @@ process "scheduler" {
   cpu    = 100
   memory = 128
 }
-scheduler_lock {
+`
+
+// kantreeHCL is the deployment file an operator would write for this
+// cluster: web 3, push 2, worker 2, the scheduler with standbys.
+func (e *env) kantreeHCL(s spec) string {
+	procs := s.processes
+	if procs == "" {
+		procs = defaultProcesses
+	}
+	return fmt.Sprintf(`job           = %q
+nomad_version = "1.6"
+datacenters   = ["dc1"]
+
+kantree {
+  version     = "8.4.1"
+  server_name = "kantree.test"
+  archive {
+    url      = %q
+    checksum = %q
+    driver   = "raw_exec"
+  }
+}
+
+%sscheduler_lock {
   standbys = %d
 }
 kantree_nomad {
@@ -106,7 +118,7 @@ backup {
   enabled = false
 }
 %s
-`, s.job, e.files.URL+"/"+e.tarball.Name, e.tarball.Checksum, s.standbys, e.binary, s.listen, s.extra)
+`, s.job, e.files.URL+"/"+e.tarball.Name, e.tarball.Checksum, procs, s.standbys, e.binary, s.listen, s.extra)
 }
 
 // deployment is one rendered deployment with its own database.
