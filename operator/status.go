@@ -24,6 +24,8 @@ type StatusReport struct {
 	// Drift is true when the running jobs differ from what kantree.hcl
 	// renders now.
 	Drift bool
+	// deploying: the latest deployment is still running.
+	deploying bool
 }
 
 func (s *StatusReport) act(format string, args ...any) {
@@ -62,6 +64,7 @@ func (c *Cluster) Status(ctx context.Context, r *Release) (*StatusReport, error)
 	if err := c.printGroups(ctx, r, job, allocs, rep); err != nil {
 		return nil, err
 	}
+	c.printNodes(ctx, r, job, allocs, rep)
 	c.printLock(ctx, r, allocs, rep)
 	lb, err := c.planLB(ctx, r) // read once: its job and allocations, and its drift
 	if err != nil {
@@ -114,6 +117,7 @@ func (c *Cluster) printJob(ctx context.Context, r *Release, job *nomadapi.Job, r
 	}
 	if dep != nil {
 		c.printf("  latest deployment %s (version %d): %s: %s", short(dep.ID), dep.JobVersion, dep.Status, dep.StatusDescription)
+		rep.deploying = dep.Status == nomadapi.DeploymentStatusRunning || dep.Status == nomadapi.DeploymentStatusPaused || dep.Status == nomadapi.DeploymentStatusPending
 		if dep.Status == nomadapi.DeploymentStatusFailed || dep.Status == nomadapi.DeploymentStatusCancelled {
 			rep.act("the latest deployment %s %s", short(dep.ID), dep.Status)
 		}
