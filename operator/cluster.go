@@ -24,6 +24,13 @@ type Cluster struct {
 	Now func() time.Time
 	// Poll is how often a watch asks Nomad again.
 	Poll time.Duration
+	// Outage is how long a watch (of a deployment, or of the evaluation
+	// before it) rides out Nomad not answering before it stops, naming
+	// the command to watch again; 0 stops at the first failed call.
+	Outage time.Duration
+	// Warn receives notices that are not progress (Nomad not answering,
+	// then answering again); Out when nil.
+	Warn io.Writer
 }
 
 // Release is what one deployment file renders to, in memory.
