@@ -94,7 +94,8 @@ func StartLeaderlessNomad(t testing.TB) *Nomad {
 	n := &Nomad{DataDir: filepath.Join(dir, "data")}
 	n.Process = startRetrying(t, func() procSpec {
 		n.pickPorts(t)
-		hcl := strings.Replace(n.serverHCL("127.0.0.1"), "bootstrap_expect = 1", "bootstrap_expect = 3", 1)
+		hcl := strings.Replace(n.serverHCL("127.0.0.1"), "bootstrap_expect = 1", "bootstrap_expect = 3", 1) +
+			"advertise {\n  http = \"127.0.0.1\"\n  rpc  = \"127.0.0.1\"\n  serf = \"127.0.0.1\"\n}\n"
 		n.ConfigPath = writeFile(t, dir, "server.hcl", hcl, 0o600)
 		return procSpec{name: "nomad-leaderless", path: Binary(t, "nomad"), dir: dir, logDir: dir, ready: n.selfReady,
 			args: []string{"agent", "-config", n.ConfigPath}}
