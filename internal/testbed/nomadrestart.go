@@ -37,9 +37,11 @@ func (cl *NomadCluster) RestartServer(t testing.TB, hard bool, down time.Duratio
 	t.Helper()
 	r := ServerRestart{Hard: hard}
 	signalled := time.Now()
-	stop := cl.Server.Stop
+	// The Process's own Stop and Kill: Nomad's Stop stops every job first,
+	// and Nomad's Kill reaps tasks, which a server runs none of.
+	stop := cl.Server.Process.Stop
 	if hard {
-		stop = cl.Server.Kill
+		stop = cl.Server.Process.Kill
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("testbed: restart the nomad server: %v", err)
