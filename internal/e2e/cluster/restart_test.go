@@ -126,7 +126,7 @@ func (e *env) checkGaveUp(t *testing.T, run *cliRun, rs testbed.ServerRestart, c
 		rs.Down().Seconds(), outage, run.end.Sub(lost).Seconds(), code, run.took().Seconds(), "nomad deployment status -monitor ID", monitorCode, time.Since(start).Seconds(), dep.Status)
 	// Its exit code is no verdict (nomad 1.6.1 exits 0 on a cancelled
 	// deployment too); the status it prints is.
-	if !regexp.MustCompile(`(?m)^Status\s+= `+dep.Status+`$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^Status\s+= ` + dep.Status + `$`).MatchString(out) {
 		t.Errorf("the resume command (exit %d) does not end on deployment %s's status, %s:\n%s", monitorCode, depID[:8], dep.Status, out)
 	}
 	if dep.Status != nomadapi.DeploymentStatusSuccessful {
