@@ -70,8 +70,11 @@ func (c *Cluster) printf(format string, args ...any) {
 }
 
 // sleep waits one poll interval, or returns ctx's error.
-func (c *Cluster) sleep(ctx context.Context) error {
-	t := time.NewTimer(c.Poll)
+func (c *Cluster) sleep(ctx context.Context) error { return c.pause(ctx, c.Poll) }
+
+// pause waits d, or returns ctx's error.
+func (c *Cluster) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

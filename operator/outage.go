@@ -115,18 +115,6 @@ func (o *outage) lost(down time.Duration) error {
 		"Once Nomad answers again, watch it to its end with: "+o.resume)
 }
 
-// pause waits d (a backoff of check), or returns ctx's error.
-func (c *Cluster) pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // warn is where notices that are not progress go: Warn, or Out.
 func (c *Cluster) warn() io.Writer {
 	if c.Warn != nil {
