@@ -38,7 +38,8 @@ test: tools
 test-faults: .tools/bin/consul
 	$(GO) test -count=1 -tags faults -timeout 40m -run '^TestFault' -v ./runtime/supervise ./runtime/migrate
 
-## test-cluster: the multi-node scenarios (placement, drain, node loss) on a
+## test-cluster: the multi-node scenarios (placement, drain, node loss, partition,
+## a server restart during deploy) on a
 ## Nomad server and three clients, each in a network namespace. Needs root.
 test-cluster: .tools/bin/consul .tools/bin/nomad
 	$(GO) test -count=1 -tags cluster -timeout 25m -run '^TestNomadCluster' -v ./internal/testbed

@@ -24,6 +24,13 @@ type Cluster struct {
 	Now func() time.Time
 	// Poll is how often a watch asks Nomad again.
 	Poll time.Duration
+	// Outage is how long a watch (of a deployment, or of the evaluation
+	// before it) rides out Nomad not answering before it stops, naming
+	// the command to watch again; 0 stops at the first failed call.
+	Outage time.Duration
+	// Warn receives notices that are not progress (Nomad not answering,
+	// then answering again); Out when nil.
+	Warn io.Writer
 }
 
 // Release is what one deployment file renders to, in memory.
@@ -63,8 +70,11 @@ func (c *Cluster) printf(format string, args ...any) {
 }
 
 // sleep waits one poll interval, or returns ctx's error.
-func (c *Cluster) sleep(ctx context.Context) error {
-	t := time.NewTimer(c.Poll)
+func (c *Cluster) sleep(ctx context.Context) error { return c.pause(ctx, c.Poll) }
+
+// pause waits d, or returns ctx's error.
+func (c *Cluster) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

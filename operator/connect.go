@@ -97,7 +97,7 @@ func (f *Flags) Connect(out io.Writer) (*Cluster, error) {
 		return nil, rules.WithHint(fmt.Errorf("consul client: %w", err),
 			"Check CONSUL_HTTP_ADDR (or -consul-http-addr) and the TLS files (CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY).")
 	}
-	return &Cluster{Nomad: nc, Consul: cc, Out: out, Now: time.Now, Poll: time.Second}, nil
+	return &Cluster{Nomad: nc, Consul: cc, Out: out, Now: time.Now, Poll: time.Second, Outage: DefaultOutage}, nil
 }
 
 func (f *Flags) nomadConfig() (*nomadapi.Config, error) {

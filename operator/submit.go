@@ -127,10 +127,18 @@ func (c *Cluster) awaitDeployment(ctx context.Context, r *Release, evalID string
 // awaitEval waits until the evaluation of a submission of job id is
 // complete and returns it.
 func (c *Cluster) awaitEval(ctx context.Context, r *Release, id, evalID string) (*nomadapi.Evaluation, error) {
+	out := c.newOutage(fmt.Sprintf("evaluation %s of job %s", short(evalID), id), "nomad job status "+id)
 	for {
 		ev, _, err := c.Nomad.Evaluations().Info(evalID, r.query(ctx))
+		wait, err := out.check(ctx, "read evaluation "+short(evalID), err)
 		if err != nil {
-			return nil, nomadError("read evaluation "+short(evalID), err)
+			return nil, err
+		}
+		if wait > 0 {
+			if c.pause(ctx, wait) != nil {
+				return nil, c.interrupted("nomad job status " + id)
+			}
+			continue
 		}
 		switch ev.Status {
 		case nomadapi.EvalStatusComplete:

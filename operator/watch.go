@@ -44,10 +44,19 @@ func (c *Cluster) follow(ctx context.Context, r *Release, id string) (*nomadapi.
 	start := c.Now()
 	printed := map[string]string{}
 	desc := ""
+	resume := "nomad deployment status -monitor " + id
+	out := c.newOutage(fmt.Sprintf("deployment %s of job %s", short(id), r.Dep.Job), resume)
 	for {
 		dep, _, err := c.Nomad.Deployments().Info(id, r.query(ctx))
+		wait, err := out.check(ctx, "read deployment "+short(id), err)
 		if err != nil {
-			return nil, nomadError("read deployment "+short(id), err)
+			return nil, err
+		}
+		if wait > 0 {
+			if c.pause(ctx, wait) != nil {
+				return nil, c.interrupted(resume)
+			}
+			continue
 		}
 		if len(printed) == 0 {
 			c.printf("==> Deployment %s of job %s version %d", short(id), r.Dep.Job, dep.JobVersion)
@@ -62,7 +71,7 @@ func (c *Cluster) follow(ctx context.Context, r *Release, id string) (*nomadapi.
 			return dep, nil
 		}
 		if err := c.sleep(ctx); err != nil {
-			return nil, c.interrupted("nomad deployment status -monitor " + dep.ID)
+			return nil, c.interrupted(resume)
 		}
 	}
 }

@@ -6,23 +6,41 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/operator"
 	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
+// Exit codes of deploy and rollback besides 0 (the deployment
+// succeeded), 1 (it failed, or any error) and 2 (a usage mistake).
+const (
+	releaseUnknown     = 3   // the watch lost Nomad for longer than -outage: the outcome is unknown; the last line says how to watch again
+	releaseInterrupted = 130 // interrupted: Nomad goes on
+)
+
 // runDeploy runs a release: the migration once, waited for, then the
 // service job, watched to the end. Exit 0 when the deployment succeeds, 1
 // when the migration or the deployment fails (or on any error), 2 on a
-// usage mistake, 130 when interrupted (Nomad goes on).
+// usage mistake, 3 when Nomad did not answer the watch for longer than
+// -outage, 130 when interrupted (Nomad goes on in both).
 func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("deploy", "[connection flags] [-detach] [-var name=value]... [-var-file FILE]... FILE", stderr)
+	fs := newFlagSet("deploy", "[connection flags] [-detach] [-outage D] [-var name=value]... [-var-file FILE]... FILE", stderr)
 	detach := fs.Bool("detach", false, "return once the service job is submitted (the migration is still waited for)")
+	outage := addOutageFlag(fs)
 	rel, cluster, code, ok := openRelease(fs, args, stdout, stderr)
 	if !ok {
 		return code
 	}
+	cluster.Outage = *outage
 	return releaseExit(stderr, cluster.Deploy(ctx, rel, *detach))
+}
+
+// addOutageFlag registers -outage, the bound of a watch on Nomad not
+// answering.
+func addOutageFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("outage", operator.DefaultOutage,
+		"how long the watch of a deployment rides out Nomad not answering (a server restart, a leader election) before it stops, exit 3, naming the command to watch again; 0: stop at the first failed call")
 }
 
 // openRelease parses the flags shared by plan, deploy, status and
@@ -50,18 +68,23 @@ func openRelease(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (*op
 		printError(stderr, err)
 		return nil, nil, 1, false
 	}
+	cluster.Warn = stderr
 	return rel, cluster, 0, true
 }
 
 // releaseExit prints err (if any) and returns the exit code of deploy and
-// rollback: 0, 1, or 130 when interrupted.
+// rollback: 0, 1, 3 when Nomad did not answer the watch, or 130 when
+// interrupted.
 func releaseExit(stderr io.Writer, err error) int {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, operator.ErrUnreachable):
+		printError(stderr, err)
+		return releaseUnknown
 	case errors.Is(err, operator.ErrInterrupted):
 		printError(stderr, err)
-		return 130
+		return releaseInterrupted
 	}
 	printError(stderr, err)
 	return 1
