@@ -128,6 +128,7 @@ type deployment struct {
 	dbURL  string // as the test reaches it (loopback)
 	dep    *jobspec.Deployment
 	bundle *generator.Bundle
+	file   string // its deployment file, once cli wrote it
 }
 
 func (e *env) render(t *testing.T, s spec) *deployment {

@@ -4,8 +4,10 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +54,12 @@ func TestPartitionOfTheHolder(t *testing.T) {
 	}()
 	next := nextRun(t, db, old, partitionFor)
 	seen := time.Since(cutAt)
+	downAfter := e.waitNodeStatus(t, nd, "down", cutAt, partitionFor-10*time.Second)
+	out, code := d.cli(t, "status")
+	t.Logf("status while %s is down (exit %d):\n%s", nd.Name, code, out)
+	if last := lastLine(out); code != 3 || !strings.Contains(out, "  "+nd.Name+" (") || !strings.Contains(last, "node "+nd.Name+" is down") {
+		t.Errorf("status while %s is cut off and down: exit %d, want 3, the node named in Nodes and the last line:\n%s", nd.Name, code, out)
+	}
 	time.Sleep(partitionFor - time.Since(cutAt))
 	before := jobProcs(nd, d.dep.Job)
 	fenced := watch.stop() // before the heal: Nomad may place a new scheduler there afterwards
@@ -63,12 +71,16 @@ func TestPartitionOfTheHolder(t *testing.T) {
 	e.waitDeploymentSettled(t, d.dep.Job, 3*time.Minute)
 	time.Sleep(5 * time.Second)
 	reqs, fails, samples := ld.Stop()
+	if out, code := d.cli(t, "status"); code != 0 || lastLine(out) != "Status: ok" {
+		t.Errorf("status after the heal: exit %d, want 0 and \"Status: ok\":\n%s", code, out)
+	}
 	late := ld.FailedSentAfter(cutAt.Add(lbStale))
 	window := ld.FailedSentAfter(cutAt) - late
 	runs, lateRows := clampLateWrites(t, db, old.RunID, healAt)
 	gap := next.First.Sub(beatBefore(t, db, old.RunID, healAt))
 	figure(t, "partition of %s for %s: scheduler gap %.1fs (new scheduler seen %.1fs after the cut), overlap %s; %d GETs, %d failed (%d in flight at the cut, %d sent within %s after it, %d later; sent at %s); after the link returned its %d old task processes ran on for %s",
 		nd.Name, partitionFor, gap.Seconds(), seen.Seconds(), kantreestub.Overlap(runs), reqs, fails, int(fails)-late-window, window, lbStale, late, ld.FailedOffsets(cutAt), before, stopped.Round(100*time.Millisecond))
+	figure(t, "Nomad marked %s down %.1fs after the cut; status named it (exit 3) while down", nd.Name, downAfter.Seconds())
 	figure(t, "the cut-off holder's scheduler was last seen running %.1fs after the cut, %.1fs before the new one's first heartbeat; %s",
 		fenced.Sub(cutAt).Seconds(), next.First.Sub(fenced).Seconds(), lateRows)
 	if ov := kantreestub.Overlap(runs); ov > 0 {
@@ -197,4 +209,39 @@ func waitNoJobProcs(nd *testbed.ClusterNode, job string, timeout time.Duration) 
 		time.Sleep(250 * time.Millisecond)
 	}
 	return time.Since(start)
+}
+
+// waitNodeStatus waits until Nomad gives the node the status and returns
+// how long after since that was seen; it fails the test after timeout.
+func (e *env) waitNodeStatus(t *testing.T, nd *testbed.ClusterNode, status string, since time.Time, timeout time.Duration) time.Duration {
+	t.Helper()
+	for time.Since(since) < timeout {
+		n, _, err := e.nomad().Nodes().Info(nd.NodeID, nil)
+		if err == nil && n.Status == status {
+			return time.Since(since)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("Nomad did not mark %s %s within %s", nd.Name, status, timeout)
+	return 0
+}
+
+// cli runs kantree-nomad with args and the deployment's file as an
+// operator would (NOMAD_ADDR and CONSUL_HTTP_ADDR set) and returns its
+// combined output and exit code.
+func (d *deployment) cli(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	if d.file == "" {
+		d.file = writeFile(t, "kantree.hcl", []byte(d.e.kantreeHCL(d.spec)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, d.e.binary, append(args, d.file)...)
+	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+d.e.cl.Server.Addr(), "CONSUL_HTTP_ADDR="+d.e.cl.Consul.HTTPAddr)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("kantree-nomad %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
 }
