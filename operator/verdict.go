@@ -19,6 +19,9 @@ type verdict struct {
 	reason   string // why it is not a success ("" when ok)
 	exitCode int
 	ledger   rules.LedgerRecord // the ledger's word, when ok
+	// unknownAttempt is the attempt migrate refused to go past because
+	// its end was never recorded (its ledger line says so); 0 otherwise.
+	unknownAttempt int
 }
 
 // terminal reports whether an allocation will not run (again).
@@ -65,7 +68,7 @@ func (c *Cluster) judge(ctx context.Context, r *Release, a *nomadapi.AllocationL
 	case code == -1:
 		return verdict{reason: "the task has no recorded end (no Terminated event)", exitCode: code}
 	case code != 0:
-		return verdict{reason: fmt.Sprintf("the task exited with code %d", code), exitCode: code}
+		return c.judgeFailed(ctx, r, a, release, code)
 	}
 	full, _, err := c.Nomad.Allocations().Info(a.ID, r.query(ctx))
 	if err != nil {
@@ -76,10 +79,31 @@ func (c *Cluster) judge(ctx context.Context, r *Release, a *nomadapi.AllocationL
 		return verdict{reason: fmt.Sprintf("exit code 0, but its output could not be read (the ledger's word is missing): %v", err), exitCode: code}
 	}
 	rec, ok := rules.FindLedgerLine(out, release)
-	if !ok {
-		return verdict{reason: fmt.Sprintf("exit code 0, but its output has no ledger record of release %s (%s)", release, lastOutputLine(out)), exitCode: code}
+	if !ok || rec.Status != rules.LedgerSucceeded {
+		return verdict{reason: fmt.Sprintf("exit code 0, but its output has no ledger record of release %s applied (%s)", release, lastOutputLine(out)), exitCode: code}
 	}
 	return verdict{ok: true, exitCode: code, ledger: rec}
+}
+
+// judgeFailed is the verdict on a task that exited with code: a failure,
+// which names the unknown attempt when migrate's ledger line says it
+// refused because of one (the output is read only for that; when it
+// cannot be, the exit code alone is the reason).
+func (c *Cluster) judgeFailed(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, release string, code int) verdict {
+	v := verdict{reason: fmt.Sprintf("the task exited with code %d", code), exitCode: code}
+	full, _, err := c.Nomad.Allocations().Info(a.ID, r.query(ctx))
+	if err != nil {
+		return v
+	}
+	out, err := c.readLog(ctx, full, migrateTask, "stdout")
+	if err != nil {
+		return v
+	}
+	if rec, ok := rules.FindLedgerLine(out, release); ok && rec.Status == rules.LedgerUnknown {
+		v.unknownAttempt = rec.Attempt
+		v.reason += fmt.Sprintf("; the ledger holds attempt %d of release %s as %s (no end recorded), and migrate runs nothing until told what happened", rec.Attempt, release, rules.LedgerUnknown)
+	}
+	return v
 }
 
 // lastOutputLine is the last non-empty line of s, for a reason.
