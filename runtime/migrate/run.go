@@ -158,6 +158,7 @@ func Run(ctx context.Context, cfg Config) (Outcome, error) {
 			h.conn.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	shortenDeadSession(ctx, conn, cfg.Lease, cfg.Log)
 	if err := acquire(ctx, conn, cfg.LockKey, cfg.Poll, cfg.Log); err != nil {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}
