@@ -32,10 +32,6 @@ import (
 // run always interrupts it.
 const upgradeSeconds = 30
 
-// takeover is migrate's margin past a lease before a successor may mark
-// the attempt unknown (runtime/migrate's takeoverMargin).
-const takeover = 2 * time.Second
-
 // TestPartitionDuringMigration cuts off the node that runs the upgrade-db
 // job while `kantree-nomad deploy` waits for the migration, 2s into
 // upgrade_db, for partitionFor: upgrade_db never runs twice at once (the
@@ -93,8 +89,8 @@ func TestPartitionDuringMigration(t *testing.T) {
 	}
 
 	if es := ledgerEntries(t, db); len(es) > 0 && es[0].LeaseUntil != nil {
-		figure(t, "the cut-off attempt's lease (renewed every %s until the cut) ran out %.1fs after the cut; the successor may take over %s later",
-			migrate.DefaultCheck, es[0].LeaseUntil.Sub(cutAt).Seconds(), takeover)
+		figure(t, "the cut-off attempt's lease (renewed every %s until the cut) ran out %.1fs after the cut",
+			migrate.DefaultCheck, es[0].LeaseUntil.Sub(cutAt).Seconds())
 	}
 	// A failure is reported while the node is still cut off: Nomad
 	// replaces the lost allocation (heartbeat TTL up to 20s + 10s grace
@@ -203,10 +199,13 @@ func checkMigrated(t *testing.T, d *deployment, db *pgx.Conn, dp *deployRun, res
 	if len(es) == 0 || es[len(es)-1].Status != ledger.StatusSucceeded {
 		t.Errorf("ledger %s: want the last attempt succeeded", ledgerText(t, db))
 	}
-	if resolved != "" && !hasStatus(es, resolved) {
-		t.Errorf("ledger %s: want the cut-off attempt %s", ledgerText(t, db), resolved)
+	// The cut-off attempt ends as the operator resolved it, or as its own
+	// holder recorded it once the link was back, if that record reached
+	// PostgreSQL first (ledger.Finish settles an unknown row too).
+	if resolved != "" && !hasStatus(es, resolved) && !hasStatus(es, ledger.StatusFenced) {
+		t.Errorf("ledger %s: want the cut-off attempt %s (or %s by its holder)", ledgerText(t, db), resolved, ledger.StatusFenced)
 	}
-	_ = d
+	figure(t, "ledger of %s at the end: %s", d.dep.Job, ledgerText(t, db))
 }
 
 func hasStatus(es []ledger.Entry, status string) bool {
