@@ -348,7 +348,12 @@ func (c *Cluster) stopUpgradeJob(ctx context.Context, r *Release) {
 // migrationFailed reports a failed migration and stops the upgrade job.
 func (c *Cluster) migrationFailed(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, v verdict) error {
 	id := r.Dep.UpgradeJob
-	reason := v.reason
+	reason, n := v.reason, 0
+	if v.exitCode > 0 {
+		if n = c.unknownAttempt(ctx, r, a, r.Version()); n > 0 {
+			reason += fmt.Sprintf("; the ledger holds attempt %d of release %s as %s (no end recorded), and migrate runs nothing until told what happened", n, r.Version(), rules.LedgerUnknown)
+		}
+	}
 	c.printf("==> Migration failed: allocation %s of job %s: %s", short(a.ID), id, reason)
 	c.inspectAlloc(ctx, r, a.ID)
 	if cur, err := c.jobInfo(ctx, r, id); err == nil && cur != nil && version(cur) != a.JobVersion {
@@ -356,7 +361,7 @@ func (c *Cluster) migrationFailed(ctx context.Context, r *Release, a *nomadapi.A
 	} else {
 		c.stopUpgradeJob(ctx, r)
 	}
-	if n := v.unknownAttempt; n > 0 {
+	if n > 0 {
 		return rules.WithHint(fmt.Errorf("migration to %s failed: %s: %w", r.Version(), reason, ErrFailed),
 			fmt.Sprintf("Attempt %d was cut off with no end recorded (its node or its connection to PostgreSQL was lost; the stderr above names its host), so it may have succeeded, and the same deploy would refuse again. "+
 				"Check the database and that attempt's log, then run the same deploy with -unknown %s -unknown-attempt %d if it did not complete, or with -unknown %s -unknown-attempt %d if it did.",

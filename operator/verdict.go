@@ -19,9 +19,6 @@ type verdict struct {
 	reason   string // why it is not a success ("" when ok)
 	exitCode int
 	ledger   rules.LedgerRecord // the ledger's word, when ok
-	// unknownAttempt is the attempt migrate refused to go past because
-	// its end was never recorded (its ledger line says so); 0 otherwise.
-	unknownAttempt int
 }
 
 // terminal reports whether an allocation will not run (again).
@@ -68,7 +65,7 @@ func (c *Cluster) judge(ctx context.Context, r *Release, a *nomadapi.AllocationL
 	case code == -1:
 		return verdict{reason: "the task has no recorded end (no Terminated event)", exitCode: code}
 	case code != 0:
-		return c.judgeFailed(ctx, r, a, release, code)
+		return verdict{reason: fmt.Sprintf("the task exited with code %d", code), exitCode: code}
 	}
 	full, _, err := c.Nomad.Allocations().Info(a.ID, r.query(ctx))
 	if err != nil {
@@ -85,25 +82,24 @@ func (c *Cluster) judge(ctx context.Context, r *Release, a *nomadapi.AllocationL
 	return verdict{ok: true, exitCode: code, ledger: rec}
 }
 
-// judgeFailed is the verdict on a task that exited with code: a failure,
-// which names the unknown attempt when migrate's ledger line says it
-// refused because of one (the output is read only for that; when it
-// cannot be, the exit code alone is the reason).
-func (c *Cluster) judgeFailed(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, release string, code int) verdict {
-	v := verdict{reason: fmt.Sprintf("the task exited with code %d", code), exitCode: code}
+// unknownAttempt reads the output of allocation a, whose migrate exited
+// non-zero, for the ledger line migrate prints when it refuses to go past
+// an attempt of release with no recorded end, and returns that attempt (0
+// when there is none, or the output cannot be read: the exit code alone
+// is then the reason).
+func (c *Cluster) unknownAttempt(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, release string) int {
 	full, _, err := c.Nomad.Allocations().Info(a.ID, r.query(ctx))
 	if err != nil {
-		return v
+		return 0
 	}
 	out, err := c.readLog(ctx, full, migrateTask, "stdout")
 	if err != nil {
-		return v
+		return 0
 	}
 	if rec, ok := rules.FindLedgerLine(out, release); ok && rec.Status == rules.LedgerUnknown {
-		v.unknownAttempt = rec.Attempt
-		v.reason += fmt.Sprintf("; the ledger holds attempt %d of release %s as %s (no end recorded), and migrate runs nothing until told what happened", rec.Attempt, release, rules.LedgerUnknown)
+		return rec.Attempt
 	}
-	return v
+	return 0
 }
 
 // lastOutputLine is the last non-empty line of s, for a reason.
