@@ -259,6 +259,7 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 	seen := newEventLog(c.Out, start)
 	warned := false
 	var stuckSince time.Time
+	var followed *nomadapi.AllocationListStub
 	for {
 		a, err := c.newestAlloc(ctx, r, id, v)
 		if err != nil {
@@ -267,7 +268,11 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 		if a == nil && !warned && evalID != "" {
 			warned = c.reportUnplaced(ctx, r, evalID)
 		}
+		if a != nil && followed != nil && a.ID != followed.ID {
+			c.reportReplaced(ctx, r, followed, a)
+		}
 		if a != nil {
+			followed = a
 			seen.print(a)
 			if terminal(a) {
 				return c.migrationEnded(ctx, r, a, start)
@@ -284,6 +289,19 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 			return c.interrupted(fmt.Sprintf("nomad job status %s", id))
 		}
 	}
+}
+
+// reportReplaced says why deploy now follows allocation next: Nomad
+// replaced the one it followed (lost with its node, or rescheduled).
+func (c *Cluster) reportReplaced(ctx context.Context, r *Release, prev, next *nomadapi.AllocationListStub) {
+	status := prev.ClientStatus
+	if a, _, err := c.Nomad.Allocations().Info(prev.ID, r.query(ctx)); err == nil {
+		status = a.ClientStatus
+		if a.ClientDescription != "" {
+			status += " (" + a.ClientDescription + ")"
+		}
+	}
+	c.printf("    allocation %s on %s: %s; Nomad placed allocation %s on %s", short(prev.ID), prev.NodeName, status, short(next.ID), next.NodeName)
 }
 
 // migrationEnded judges the allocation that ended.

@@ -76,11 +76,14 @@ func TestPartitionDuringMigration(t *testing.T) {
 
 	fenced := lastSeen(procs, nd.Name, cutAt)
 	lost := watch.firstStatus(alloc.ID, "lost")
-	figure(t, "migration cut off %.1fs into upgrade_db on %s for %s: its upgrade_db was last seen %.1fs after the cut (%s); Nomad marked the allocation lost %s; deploy exited %d %.1fs after the cut (%.1fs after the heal), last line %q",
+	figure(t, "migration cut off %.1fs into upgrade_db on %s for %s: its upgrade_db was last seen %.1fs after the cut (%s); Nomad marked the allocation lost %s; deploy exited %d %.1fs after the cut (%s), last line %q",
 		cutAt.Sub(run.Started).Seconds(), nd.Name, partitionFor, fenced.Sub(cutAt).Seconds(), fenceCause(t, db, run.ID),
-		sinceText(lost, cutAt), code1, first.end.Sub(cutAt).Seconds(), first.end.Sub(healAt).Seconds(), first.last())
+		sinceText(lost, cutAt), code1, first.end.Sub(cutAt).Seconds(), healText(first.end, healAt), first.last())
 	figure(t, "allocations of %s: %s", d.dep.UpgradeJob, watch.allocText(e, cutAt))
 	checkNoOverlap(t, procs, upgradeRuns(t, db))
+	if said := fmt.Sprintf("allocation %s on %s: lost", alloc.ID[:8], nd.Name); !lost.IsZero() && !strings.Contains(first.text(), said) {
+		t.Errorf("Nomad marked allocation %s lost, but deploy never said %q", alloc.ID[:8], said)
+	}
 	// The holder's fence: its command is dead by its last renewal (at
 	// the latest the cut) + the lease - 1s, whether or not Nomad or the
 	// network ever acts; 50ms for the watch's polling.
@@ -305,6 +308,13 @@ func lastSeenBefore(procs []procSpan, t time.Time) time.Time {
 		}
 	}
 	return last
+}
+
+func healText(at, heal time.Time) string {
+	if at.Before(heal) {
+		return fmt.Sprintf("%.1fs before the heal", heal.Sub(at).Seconds())
+	}
+	return fmt.Sprintf("%.1fs after the heal", at.Sub(heal).Seconds())
 }
 
 func sinceText(at, ref time.Time) string {
