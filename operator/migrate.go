@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -297,8 +298,10 @@ func (c *Cluster) reportReplaced(ctx context.Context, r *Release, prev, next *no
 	status := prev.ClientStatus
 	if a, _, err := c.Nomad.Allocations().Info(prev.ID, r.query(ctx)); err == nil {
 		status = a.ClientStatus
-		if a.ClientDescription != "" {
-			status += " (" + a.ClientDescription + ")"
+		// A lost allocation's client description is its last report
+		// ("Tasks are running"); the server's says why it was replaced.
+		if why := cmp.Or(a.DesiredDescription, a.ClientDescription); why != "" {
+			status += " (" + why + ")"
 		}
 	}
 	c.printf("    allocation %s on %s: %s; Nomad placed allocation %s on %s", short(prev.ID), prev.NodeName, status, short(next.ID), next.NodeName)
