@@ -4,7 +4,9 @@
 // (testbed.StartNomadCluster), behind nginx fed by consul-template. The
 // scenarios drain a node, lose one (every process killed at once) and cut
 // one off (link down), under load through nginx, with the stand-in's
-// heartbeats in PostgreSQL as the record of schedulers.
+// heartbeats in PostgreSQL as the record of schedulers; and cut off the
+// node that runs the migration while kantree-nomad deploy waits for it,
+// with every node's upgrade_db processes and the ledger as the record.
 //
 // The tests carry the build tag "cluster" and need root (network
 // namespaces): make test-cluster. The package has no code besides its
