@@ -71,7 +71,7 @@ func TestPartitionDuringMigration(t *testing.T) {
 	}
 	healed, healAt := true, time.Now()
 	code1 := first.wait(t, 4*time.Minute)
-	procs := watch.stop()
+	procs := watch.snapshot()
 	t.Logf("first deploy (exit %d):\n%s", code1, first.text())
 
 	fenced := lastSeen(procs, nd.Name, cutAt)
@@ -123,7 +123,11 @@ func TestPartitionDuringMigration(t *testing.T) {
 	if len(after)-nRuns > 1 {
 		t.Errorf("upgrade_db ran %d times during the second deploy, want at most once: %+v", len(after)-nRuns, after)
 	}
-	checkNoOverlap(t, nil, after)
+	procs = watch.stop() // every upgrade_db of both deploys, on every node
+	checkNoOverlap(t, procs, after)
+	if len(procs) != len(after) {
+		t.Errorf("%d upgrade_db processes seen on the nodes, %d runs recorded by the stand-in", len(procs), len(after))
+	}
 	checkMigrated(t, d, db, second, ledger.StatusResolvedRerun)
 }
 
@@ -335,7 +339,6 @@ type upgradeWatch struct {
 	allocs map[string]map[string]time.Time // allocation ID → client status → first seen
 	nodes  map[string]string               // allocation ID → node ID
 	once   sync.Once
-	out    []procSpan
 }
 
 func watchUpgrades(t *testing.T, e *env, job string) *upgradeWatch {
@@ -414,12 +417,20 @@ func (w *upgradeWatch) stop() []procSpan {
 	w.once.Do(func() {
 		close(w.done)
 		w.wg.Wait()
-		for _, p := range w.procs {
-			w.out = append(w.out, *p)
-		}
-		sort.Slice(w.out, func(i, j int) bool { return w.out[i].first.Before(w.out[j].first) })
 	})
-	return w.out
+	return w.snapshot()
+}
+
+// snapshot returns the processes seen so far, by first sighting.
+func (w *upgradeWatch) snapshot() []procSpan {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []procSpan
+	for _, p := range w.procs {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].first.Before(out[j].first) })
+	return out
 }
 
 func (w *upgradeWatch) firstStatus(allocID, status string) time.Time {
