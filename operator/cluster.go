@@ -37,6 +37,12 @@ type Cluster struct {
 type Release struct {
 	Dep    *jobspec.Deployment
 	Bundle *generator.Bundle
+	// Unknown is the operator's word on attempt UnknownAttempt of this
+	// release, whose end the ledger never recorded (rules.UnknownRerun or
+	// rules.UnknownSucceeded; "" when none): deploy passes both to migrate
+	// in the upgrade job it submits. See upgradeJob.
+	Unknown        string
+	UnknownAttempt int
 }
 
 // NewRelease renders d with the same pipeline as `render`.

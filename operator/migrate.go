@@ -1,10 +1,12 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,7 +98,10 @@ func (c *Cluster) migrationState(ctx context.Context, r *Release) (*migration, e
 	if m.running, err = c.jobInfo(ctx, r, id); err != nil {
 		return nil, err
 	}
-	job := copyJob(r.Bundle.UpgradeDB)
+	job, err := upgradeJob(r)
+	if err != nil {
+		return nil, err
+	}
 	if m.running != nil && m.running.Meta[attemptMeta] != "" {
 		job.Meta[attemptMeta] = m.running.Meta[attemptMeta]
 	}
@@ -150,7 +155,10 @@ func (c *Cluster) Migrate(ctx context.Context, r *Release) error {
 			}
 			continue
 		}
-		job := copyJob(r.Bundle.UpgradeDB)
+		job, err := upgradeJob(r)
+		if err != nil {
+			return err
+		}
 		job.Meta[attemptMeta] = c.Now().UTC().Format(time.RFC3339Nano)
 		index := uint64(0)
 		if m.running != nil {
@@ -174,6 +182,36 @@ func (c *Cluster) Migrate(ctx context.Context, r *Release) error {
 		c.printf("==> Migration: job %s version %d, release %s (evaluation %s)", id, v, r.Version(), short(evalID))
 		return c.awaitMigration(ctx, r, v, evalID)
 	}
+}
+
+// upgradeJob is the rendered upgrade job, with migrate told what the
+// operator said about an unknown attempt (-unknown X -unknown-attempt N)
+// when r.Unknown is set. The decision names its attempt so that it covers
+// only what the operator checked: Nomad replaces a lost allocation of
+// this job unattended, and a replacement must not rerun a newer attempt
+// that was cut off in turn (it may have succeeded).
+func upgradeJob(r *Release) (*nomadapi.Job, error) {
+	job := copyJob(r.Bundle.UpgradeDB)
+	if r.Unknown == "" {
+		return job, nil
+	}
+	if r.UnknownAttempt <= 0 {
+		return nil, fmt.Errorf("deploy: -unknown %s needs the attempt it is about (-unknown-attempt N)", r.Unknown)
+	}
+	for _, t := range job.TaskGroups[0].Tasks {
+		args := stringList(t.Config["args"])
+		if t.Name != migrateTask || len(args) == 0 || args[0] != "migrate" {
+			continue
+		}
+		dash := indexOf(args, "--")
+		if dash < 0 {
+			return nil, fmt.Errorf("deploy: the upgrade-db job's migrate command has no \"--\"")
+		}
+		extra := []string{"-unknown", r.Unknown, "-unknown-attempt", strconv.Itoa(r.UnknownAttempt)}
+		t.Config["args"] = append(append(append([]string(nil), args[:dash]...), extra...), args[dash:]...)
+		return job, nil
+	}
+	return nil, fmt.Errorf("deploy: the upgrade-db job has no migrate task")
 }
 
 // awaitOther waits until the migration in progress of another version of
@@ -222,6 +260,7 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 	seen := newEventLog(c.Out, start)
 	warned := false
 	var stuckSince time.Time
+	var followed *nomadapi.AllocationListStub
 	for {
 		a, err := c.newestAlloc(ctx, r, id, v)
 		if err != nil {
@@ -230,7 +269,11 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 		if a == nil && !warned && evalID != "" {
 			warned = c.reportUnplaced(ctx, r, evalID)
 		}
+		if a != nil && followed != nil && a.ID != followed.ID {
+			c.reportReplaced(ctx, r, followed, a)
+		}
 		if a != nil {
+			followed = a
 			seen.print(a)
 			if terminal(a) {
 				return c.migrationEnded(ctx, r, a, start)
@@ -249,6 +292,21 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 	}
 }
 
+// reportReplaced says why deploy now follows allocation next: Nomad
+// replaced the one it followed (lost with its node, or rescheduled).
+func (c *Cluster) reportReplaced(ctx context.Context, r *Release, prev, next *nomadapi.AllocationListStub) {
+	status := prev.ClientStatus
+	if a, _, err := c.Nomad.Allocations().Info(prev.ID, r.query(ctx)); err == nil {
+		status = a.ClientStatus
+		// A lost allocation's client description is its last report
+		// ("Tasks are running"); the server's says why it was replaced.
+		if why := cmp.Or(a.DesiredDescription, a.ClientDescription); why != "" {
+			status += " (" + why + ")"
+		}
+	}
+	c.printf("    allocation %s on %s: %s; Nomad placed allocation %s on %s", short(prev.ID), prev.NodeName, status, short(next.ID), next.NodeName)
+}
+
 // migrationEnded judges the allocation that ended.
 func (c *Cluster) migrationEnded(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, start time.Time) error {
 	v := c.judge(ctx, r, a, r.Version())
@@ -256,7 +314,7 @@ func (c *Cluster) migrationEnded(ctx context.Context, r *Release, a *nomadapi.Al
 		c.printf("    migrated to %s in %s (allocation %s, exit code 0, %s)", r.Version(), c.Now().Sub(start).Round(100*time.Millisecond), short(a.ID), v.ledgerText())
 		return nil
 	}
-	return c.migrationFailed(ctx, r, a, v.reason)
+	return c.migrationFailed(ctx, r, a, v)
 }
 
 // templateWait is how long a migration may wait on a template it cannot
@@ -309,14 +367,26 @@ func (c *Cluster) stopUpgradeJob(ctx context.Context, r *Release) {
 }
 
 // migrationFailed reports a failed migration and stops the upgrade job.
-func (c *Cluster) migrationFailed(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, reason string) error {
+func (c *Cluster) migrationFailed(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, v verdict) error {
 	id := r.Dep.UpgradeJob
+	reason, n := v.reason, 0
+	if v.exitCode > 0 {
+		if n = c.unknownAttempt(ctx, r, a, r.Version()); n > 0 {
+			reason += fmt.Sprintf("; the ledger holds attempt %d of release %s as %s (no end recorded), and migrate runs nothing until told what happened", n, r.Version(), rules.LedgerUnknown)
+		}
+	}
 	c.printf("==> Migration failed: allocation %s of job %s: %s", short(a.ID), id, reason)
 	c.inspectAlloc(ctx, r, a.ID)
 	if cur, err := c.jobInfo(ctx, r, id); err == nil && cur != nil && version(cur) != a.JobVersion {
 		c.printf("    job %s is now at version %d (Kantree %s): it was submitted again while this migration ran", id, version(cur), cur.Meta["kantree_version"])
 	} else {
 		c.stopUpgradeJob(ctx, r)
+	}
+	if n > 0 {
+		return rules.WithHint(fmt.Errorf("migration to %s failed: %s: %w", r.Version(), reason, ErrFailed),
+			fmt.Sprintf("Attempt %d was cut off with no end recorded (its node or its connection to PostgreSQL was lost; the stderr above names its host), so it may have succeeded, and the same deploy would refuse again. "+
+				"Check the database and that attempt's log, then run the same deploy with -unknown %s -unknown-attempt %d if it did not complete, or with -unknown %s -unknown-attempt %d if it did.",
+				n, rules.UnknownRerun, n, rules.UnknownSucceeded, n))
 	}
 	return rules.WithHint(fmt.Errorf("migration to %s failed: %s: %w", r.Version(), reason, ErrFailed),
 		"Fix the cause shown above, then run the same deploy command again: it runs the migration again, and migrate's ledger applies a release only once.")

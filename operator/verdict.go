@@ -76,10 +76,30 @@ func (c *Cluster) judge(ctx context.Context, r *Release, a *nomadapi.AllocationL
 		return verdict{reason: fmt.Sprintf("exit code 0, but its output could not be read (the ledger's word is missing): %v", err), exitCode: code}
 	}
 	rec, ok := rules.FindLedgerLine(out, release)
-	if !ok {
-		return verdict{reason: fmt.Sprintf("exit code 0, but its output has no ledger record of release %s (%s)", release, lastOutputLine(out)), exitCode: code}
+	if !ok || rec.Status != rules.LedgerSucceeded {
+		return verdict{reason: fmt.Sprintf("exit code 0, but its output has no ledger record of release %s applied (%s)", release, lastOutputLine(out)), exitCode: code}
 	}
 	return verdict{ok: true, exitCode: code, ledger: rec}
+}
+
+// unknownAttempt reads the output of allocation a, whose migrate exited
+// non-zero, for the ledger line migrate prints when it refuses to go past
+// an attempt of release with no recorded end, and returns that attempt (0
+// when there is none, or the output cannot be read: the exit code alone
+// is then the reason).
+func (c *Cluster) unknownAttempt(ctx context.Context, r *Release, a *nomadapi.AllocationListStub, release string) int {
+	full, _, err := c.Nomad.Allocations().Info(a.ID, r.query(ctx))
+	if err != nil {
+		return 0
+	}
+	out, err := c.readLog(ctx, full, migrateTask, "stdout")
+	if err != nil {
+		return 0
+	}
+	if rec, ok := rules.FindLedgerLine(out, release); ok && rec.Status == rules.LedgerUnknown {
+		return rec.Attempt
+	}
+	return 0
 }
 
 // lastOutputLine is the last non-empty line of s, for a reason.

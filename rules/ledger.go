@@ -18,8 +18,32 @@ const ledgerPrefix = "kantree-nomad-ledger:"
 // applied: schema is the release the schema is at (release itself, or a
 // later one when nothing had to run) and attempt the ledger's attempt.
 func LedgerLine(release, schema string, attempt int) string {
-	return fmt.Sprintf("%s release=%s status=succeeded schema=%s attempt=%d", ledgerPrefix, release, schema, attempt)
+	return fmt.Sprintf("%s release=%s status=%s schema=%s attempt=%d", ledgerPrefix, release, LedgerSucceeded, schema, attempt)
 }
+
+// LedgerSucceeded is the status of a ledger line that says the release
+// is applied.
+const LedgerSucceeded = "succeeded"
+
+// LedgerUnknown is the status of an attempt whose end was never recorded
+// (its lease ran out while it ran): it may have succeeded, and migrate
+// runs the release again only when a person says what happened.
+const LedgerUnknown = "unknown"
+
+// UnknownLedgerLine is the line migrate prints when it refuses to go on
+// because attempt of release ended with no result recorded: the operator's
+// deploy reads it to name the attempt and the decision it needs.
+func UnknownLedgerLine(release string, attempt int) string {
+	return fmt.Sprintf("%s release=%s status=%s schema=- attempt=%d", ledgerPrefix, release, LedgerUnknown, attempt)
+}
+
+// What migrate does with an attempt of its release whose end was never
+// recorded: migrate's -unknown flag, which deploy passes on.
+const (
+	UnknownStop      = "stop"      // refuse, with a hint: a person decides (default)
+	UnknownRerun     = "rerun"     // the upgrade did not complete: run the command again
+	UnknownSucceeded = "succeeded" // the upgrade completed: record it and run nothing
+)
 
 // LedgerRecord is a ledger line read back.
 type LedgerRecord struct {

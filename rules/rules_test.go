@@ -97,3 +97,16 @@ func TestLedgerLineRoundTrip(t *testing.T) {
 		t.Errorf("a release that no line names was found")
 	}
 }
+
+// TestUnknownLedgerLine: deploy reads migrate's refusal line back with the
+// same parser, status and attempt intact, and never takes it for a success.
+func TestUnknownLedgerLine(t *testing.T) {
+	out := LedgerLine("8.4.0", "8.4.0", 1) + "\nkantree-nomad: error: ...\n" + UnknownLedgerLine("8.4.1", 3) + "\n"
+	rec, ok := FindLedgerLine(out, "8.4.1")
+	if !ok || rec.Status != LedgerUnknown || rec.Attempt != 3 {
+		t.Errorf("got %+v %v, want status %s attempt 3", rec, ok, LedgerUnknown)
+	}
+	if rec.Status == LedgerSucceeded {
+		t.Errorf("an unknown line read as a success")
+	}
+}

@@ -25,14 +25,26 @@ const (
 // usage mistake, 3 when Nomad did not answer the watch for longer than
 // -outage, 130 when interrupted (Nomad goes on in both).
 func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("deploy", "[connection flags] [-detach] [-outage D] [-var name=value]... [-var-file FILE]... FILE", stderr)
+	fs := newFlagSet("deploy", "[connection flags] [-detach] [-outage D] [-unknown rerun|succeeded -unknown-attempt N] [-var name=value]... [-var-file FILE]... FILE", stderr)
 	detach := fs.Bool("detach", false, "return once the service job is submitted (the migration is still waited for)")
 	outage := addOutageFlag(fs)
+	unknown := fs.String("unknown", "", "what happened to the attempt of this release whose end was never recorded (deploy's hint names it): rerun (it did not complete) or succeeded (it did); passed to migrate")
+	unknownAttempt := fs.Int("unknown-attempt", 0, "the attempt -unknown is about, as deploy's hint names it")
 	rel, cluster, code, ok := openRelease(fs, args, stdout, stderr)
 	if !ok {
 		return code
 	}
 	cluster.Outage = *outage
+	switch {
+	case *unknown == "" && *unknownAttempt == 0:
+	case *unknown != rules.UnknownRerun && *unknown != rules.UnknownSucceeded:
+		printError(stderr, usageError("deploy", fmt.Sprintf("-unknown %q: use rerun (the attempt did not complete) or succeeded (it did)", *unknown)))
+		return 2
+	case *unknownAttempt <= 0:
+		printError(stderr, usageError("deploy", "-unknown needs -unknown-attempt N, the attempt deploy's hint named (the decision covers that attempt only)"))
+		return 2
+	}
+	rel.Unknown, rel.UnknownAttempt = *unknown, *unknownAttempt
 	return releaseExit(stderr, cluster.Deploy(ctx, rel, *detach))
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	res, err := migrate.Run(ctx, cfg)
 	if err != nil {
 		printRuntimeErrors(out, err)
+		var unknown *migrate.UnknownError
+		if errors.As(err, &unknown) {
+			fmt.Fprintln(out.Stdout, rules.UnknownLedgerLine(cfg.Release, unknown.Attempt))
+		}
 		return 1
 	}
 	if res.Skipped {
@@ -63,6 +68,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrate.Config, string,
 	lease := fs.Duration("lease", migrate.DefaultLease, "lease of a running attempt; a successor waits it out (plus 2s) after its holder goes silent")
 	recordFor := fs.Duration("record-for", migrate.DefaultRecordFor, "how long to keep trying to record how the command ended")
 	unknown := fs.String("unknown", migrate.UnknownStop, "an earlier attempt of this release ended with no result recorded: stop, rerun or succeeded")
+	unknownAttempt := fs.Int("unknown-attempt", 0, "the attempt -unknown is about, as the refusal named it (0: any); a newer unknown attempt is refused")
 	backups := addBackupFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return migrate.Config{}, "", parseError(err)
@@ -74,7 +80,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrate.Config, string,
 	cfg := migrate.Config{
 		Release: *release, LockKey: *key, Command: fs.Args(),
 		Poll: *poll, Check: *check, PingLimit: *pingLimit, Grace: *grace, Wait: *wait,
-		Lease: *lease, RecordFor: *recordFor, Unknown: *unknown, Backup: backups.config(os.Environ()),
+		Lease: *lease, RecordFor: *recordFor, Unknown: *unknown, UnknownAttempt: *unknownAttempt, Backup: backups.config(os.Environ()),
 	}
 	return cfg, *pg, nil
 }

@@ -156,7 +156,13 @@ func (h *holder) settleUnknown(ctx context.Context) error {
 		}
 	}
 	last := unknown[len(unknown)-1]
-	switch h.cfg.Unknown {
+	policy := h.cfg.Unknown
+	if h.cfg.UnknownAttempt != 0 && last.Attempt != h.cfg.UnknownAttempt {
+		h.cfg.Log.Warn("the operator's decision is about another attempt; refusing", "release", h.cfg.Release,
+			"decided_attempt", h.cfg.UnknownAttempt, "unknown_attempt", last.Attempt, "decision", policy)
+		policy = UnknownStop
+	}
+	switch policy {
 	case UnknownRerun:
 		return h.resolve(ctx, unknown, ledger.StatusResolvedRerun, "(operator: rerun)")
 	case UnknownSucceeded:
@@ -165,9 +171,22 @@ func (h *holder) settleUnknown(ctx context.Context) error {
 		}
 		return errRecheck
 	}
-	return rules.WithHint(fmt.Errorf("migrate: release %s attempt %d on %s ended with no result recorded (status unknown): it may have succeeded",
-		h.cfg.Release, last.Attempt, last.Host),
-		"check the database and the attempt's log; then run migrate again with -unknown rerun (it did not complete) or -unknown succeeded (it did)")
+	return rules.WithHint(&UnknownError{Release: h.cfg.Release, Attempt: last.Attempt, Host: last.Host},
+		fmt.Sprintf("check the database and the attempt's log; then run migrate again with -unknown rerun -unknown-attempt %d (it did not complete) or -unknown succeeded -unknown-attempt %d (it did)",
+			last.Attempt, last.Attempt))
+}
+
+// UnknownError is migrate's refusal to go on while an attempt of the
+// release has no recorded end and no person has said what happened.
+type UnknownError struct {
+	Release string
+	Attempt int
+	Host    string // the ledger's host of the attempt
+}
+
+func (e *UnknownError) Error() string {
+	return fmt.Sprintf("migrate: release %s attempt %d on %s ended with no result recorded (status unknown): it may have succeeded",
+		e.Release, e.Attempt, e.Host)
 }
 
 // errRecheck makes runLocked look at the ledger again.

@@ -26,7 +26,12 @@
 // The advisory lock only orders the migrates that decide; it cannot fence
 // a holder, because PostgreSQL frees it the moment the holder's session
 // ends (pg_terminate_backend, a PgBouncer restart, a network cut) while the
-// holder's command keeps running. The fence is the lease:
+// holder's command keeps running. Conversely, a holder that vanishes
+// without a word (its node cut off or powered off) would keep its session,
+// and the lock, for the server's TCP timeouts (hours): the lock session
+// asks the server to end it after two thirds of the lease of silence
+// (tcp_keepalives_*, tcp_user_timeout), so that a successor reaches the
+// ledger by the time the lease runs out. The fence is the lease:
 //
 //  1. At most one attempt is running: a unique partial index on the ledger
 //     allows one row in status running per database, whatever lock key each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,6 +64,45 @@ func lockHolder(ctx context.Context, conn *pgx.Conn, key int64) string {
 		return fmt.Sprintf("backend pid %d", pid)
 	}
 	return fmt.Sprintf("backend pid %d from %s (ledger host %s)", pid, addr, host)
+}
+
+// deadSession is how long PostgreSQL keeps the session of a lock holder
+// that went silent (a node cut off or powered off, with no FIN or RST ever
+// sent) before it ends it, which frees the advisory lock: two thirds of
+// the lease. With the server's defaults (TCP keepalive after 2h idle, and
+// unacknowledged data retransmitted for about 15 minutes) a successor
+// would wait on the lock long after the holder's lease ran out, and deploy
+// with it; the lease, not the session, fences the holder, so ending the
+// session early costs no safety.
+func deadSession(lease time.Duration) time.Duration {
+	return max(3*time.Second, lease*2/3)
+}
+
+// shortenDeadSession asks the server to end conn's session once its peer
+// has been silent for deadSession(lease): keepalive probes after half of
+// it while idle, three of them a sixth apart, and a TCP user timeout for
+// data left unacknowledged. The settings belong to the session and any
+// role may set them; on a Unix socket the server ignores them. A refusal
+// (a pooler that does not pass them on) is logged: the lock then waits
+// for the server's defaults, as before.
+func shortenDeadSession(ctx context.Context, conn *pgx.Conn, lease time.Duration, log *slog.Logger) {
+	d := deadSession(lease)
+	idle, interval := max(1, int(d.Seconds()/2)), max(1, int(d.Seconds()/6))
+	var failed []string
+	for _, set := range []string{
+		fmt.Sprintf("SET tcp_keepalives_idle = %d", idle),
+		fmt.Sprintf("SET tcp_keepalives_interval = %d", interval),
+		"SET tcp_keepalives_count = 3",
+		fmt.Sprintf("SET tcp_user_timeout = %d", d.Milliseconds()), // PostgreSQL 12 and later
+	} {
+		if _, err := conn.Exec(ctx, set); err != nil {
+			failed = append(failed, set+": "+err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		log.Warn("cannot shorten the life of this session if its peer vanishes; a successor may wait on the lock for the server's TCP timeouts",
+			"failed", strings.Join(failed, "; "))
+	}
 }
 
 // release unlocks key on conn. Closing the connection would release it too;

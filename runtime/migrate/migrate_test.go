@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 func TestFiveConcurrentMigratesRunTheUpgradeOnce(t *testing.T) {
@@ -80,8 +81,19 @@ func TestSIGKILLedMigrateLeavesAnUnknownAttempt(t *testing.T) {
 		!strings.Contains(second.out.String(), "hint: check the database") {
 		t.Fatalf("second migrate: exit %d, want 1 with the unknown attempt and a hint:\n%s", code, second.out.String())
 	}
+	if line := rules.UnknownLedgerLine("9.0.0", 1); !strings.Contains(second.out.String(), line) {
+		t.Errorf("second migrate's output lacks the ledger line %q, which deploy reads", line)
+	}
 	waited := second.ended.Sub(killed)
-	third := startMigrate(t, dbURL, "9.0.0", upgradeEnv(dbURL, 1), append(fastLease, "-unknown", "rerun")...)
+	// A decision about another attempt decides nothing.
+	other := startMigrate(t, dbURL, "9.0.0", upgradeEnv(dbURL, 1), append(fastLease, "-unknown", "rerun", "-unknown-attempt", "2")...)
+	if code := other.wait(t, 60*time.Second); code != 1 || !strings.Contains(other.out.String(), "-unknown-attempt 1") {
+		t.Fatalf("migrate -unknown rerun -unknown-attempt 2: exit %d, want 1 naming attempt 1:\n%s", code, other.out.String())
+	}
+	if got := statuses(readLedger(t, dbURL, "9.0.0")); got != "unknown" {
+		t.Fatalf("ledger %s after a decision about another attempt, want unknown", got)
+	}
+	third := startMigrate(t, dbURL, "9.0.0", upgradeEnv(dbURL, 1), append(fastLease, "-unknown", "rerun", "-unknown-attempt", "1")...)
 	if code := third.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("third migrate (-unknown rerun): exit %d:\n%s", code, third.out.String())
 	}

@@ -22,9 +22,9 @@ import (
 // What migrate does with an attempt whose end was never recorded (its
 // lease ran out while it was running): Config.Unknown.
 const (
-	UnknownStop      = "stop"      // refuse, with a hint: a person decides (default)
-	UnknownRerun     = "rerun"     // the upgrade did not complete: run the command again
-	UnknownSucceeded = "succeeded" // the upgrade completed: record it and run nothing
+	UnknownStop      = rules.UnknownStop      // refuse, with a hint: a person decides (default)
+	UnknownRerun     = rules.UnknownRerun     // the upgrade did not complete: run the command again
+	UnknownSucceeded = rules.UnknownSucceeded // the upgrade completed: record it and run nothing
 )
 
 // Config says what to run and where to record it.
@@ -47,6 +47,11 @@ type Config struct {
 	Lease     time.Duration // lease length (default 30s); see the package documentation
 	RecordFor time.Duration // how long to keep trying to record the end (default 2m)
 	Unknown   string        // UnknownStop (default), UnknownRerun or UnknownSucceeded
+	// UnknownAttempt, when not 0, is the one attempt Unknown decides
+	// about: the one the person checked. A newer unknown attempt (one
+	// that ended unrecorded after the decision was written, say in a job
+	// Nomad replaced unattended) is refused as if no decision were given.
+	UnknownAttempt int
 	// Backup, when set, is the backup taken (and verified) before the
 	// release's first attempt; DSN and Release are filled in from above.
 	// nil: the upgrade runs without a backup.
@@ -114,6 +119,9 @@ func (c *Config) check() error {
 	case c.Unknown != UnknownStop && c.Unknown != UnknownRerun && c.Unknown != UnknownSucceeded:
 		return rules.WithHint(fmt.Errorf("migrate: unknown-attempt policy %q", c.Unknown),
 			"use -unknown stop, rerun or succeeded")
+	case c.UnknownAttempt < 0:
+		return rules.WithHint(fmt.Errorf("migrate: unknown attempt %d", c.UnknownAttempt),
+			"give -unknown-attempt the attempt number the refusal named, or 0 for any")
 	case c.Lease <= c.Grace+fenceMargin+c.Check+c.PingLimit:
 		return rules.WithHint(fmt.Errorf("migrate: lease %v is too short for kill grace %v + renewal interval %v + renewal timeout %v + %v",
 			c.Lease, c.Grace, c.Check, c.PingLimit, fenceMargin),
@@ -150,6 +158,7 @@ func Run(ctx context.Context, cfg Config) (Outcome, error) {
 			h.conn.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	shortenDeadSession(ctx, conn, cfg.Lease, cfg.Log)
 	if err := acquire(ctx, conn, cfg.LockKey, cfg.Poll, cfg.Log); err != nil {
 		return Outcome{}, fmt.Errorf("migrate: %w", err)
 	}

@@ -4,10 +4,8 @@ package cluster_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +54,6 @@ func TestPartitionOfTheHolder(t *testing.T) {
 	seen := time.Since(cutAt)
 	downAfter := e.waitNodeStatus(t, nd, "down", cutAt, partitionFor-10*time.Second)
 	out, code := d.cli(t, "status")
-	t.Logf("status while %s is down (exit %d):\n%s", nd.Name, code, out)
 	if last := lastLine(out); code != 3 || !strings.Contains(out, "  "+nd.Name+" (") || !strings.Contains(last, "node "+nd.Name+" is down") {
 		t.Errorf("status while %s is cut off and down: exit %d, want 3, the node named in Nodes and the last line:\n%s", nd.Name, code, out)
 	}
@@ -227,21 +224,13 @@ func (e *env) waitNodeStatus(t *testing.T, nd *testbed.ClusterNode, status strin
 }
 
 // cli runs kantree-nomad with args and the deployment's file as an
-// operator would (NOMAD_ADDR and CONSUL_HTTP_ADDR set) and returns its
-// combined output and exit code.
+// operator would and returns its output and exit code.
 func (d *deployment) cli(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	if d.file == "" {
 		d.file = writeFile(t, "kantree.hcl", []byte(d.e.kantreeHCL(d.spec)))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, d.e.binary, append(args, d.file)...)
-	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+d.e.cl.Server.Addr(), "CONSUL_HTTP_ADDR="+d.e.cl.Consul.HTTPAddr)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("kantree-nomad %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), cmd.ProcessState.ExitCode()
+	r := d.e.startCLI(t, append(args, d.file)...)
+	code := r.wait(t, 2*time.Minute)
+	return r.out.String(), code
 }

@@ -3,7 +3,6 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -186,63 +184,7 @@ func (o *operator) deploy(t *testing.T, n int, args []string) *cliRun {
 	if err := os.WriteFile(o.file, []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args = append(append([]string{"deploy"}, args...), o.file)
-	cmd := exec.Command(o.e.binary, args...)
-	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+o.e.cl.Server.Addr(), "CONSUL_HTTP_ADDR="+o.e.cl.Consul.HTTPAddr)
-	r := &cliRun{cmd: cmd, out: &stampedLines{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = r.out.writer(), r.out.writer()
-	r.start = time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		r.err = cmd.Wait()
-		r.end = time.Now()
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		if !r.exited() {
-			_ = cmd.Process.Kill()
-			<-r.done
-		}
-	})
-	return r
-}
-
-// cliRun is one run of the kantree-nomad command line.
-type cliRun struct {
-	cmd        *exec.Cmd
-	out        *stampedLines
-	start, end time.Time
-	err        error
-	done       chan struct{}
-}
-
-func (r *cliRun) exited() bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (r *cliRun) took() time.Duration { return r.end.Sub(r.start) }
-
-// wait waits for the command's end and returns its exit code.
-func (r *cliRun) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(timeout):
-		t.Fatalf("deploy still running after %s:\n%s", timeout, r.out)
-	}
-	t.Logf("deploy (exit %d after %.1fs):\n%s", r.cmd.ProcessState.ExitCode(), r.took().Seconds(), r.out)
-	var ee *exec.ExitError
-	if r.err != nil && !errors.As(r.err, &ee) {
-		t.Fatal(r.err)
-	}
-	return r.cmd.ProcessState.ExitCode()
+	return o.e.startCLI(t, append(append([]string{"deploy"}, args...), o.file)...)
 }
 
 var watchRE = regexp.MustCompile(`==> Deployment ([0-9a-f]{8}) of job`)
@@ -264,77 +206,4 @@ func (e *env) deploymentID(t *testing.T, r *cliRun, timeout time.Duration) strin
 	}
 	t.Fatalf("deploy watches no deployment (exited: %v):\n%s", r.exited(), r.out)
 	return ""
-}
-
-// stampedLines collects the lines of a command's stdout and stderr with
-// the time each arrived.
-type stampedLines struct {
-	mu    sync.Mutex
-	lines []stampedLine
-}
-
-type stampedLine struct {
-	at   time.Time
-	text string
-}
-
-// writer returns a writer of one stream (its partial line kept apart).
-func (s *stampedLines) writer() *lineWriter { return &lineWriter{s: s} }
-
-type lineWriter struct {
-	s       *stampedLines
-	partial bytes.Buffer
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.s.mu.Lock()
-	defer w.s.mu.Unlock()
-	w.partial.Write(p)
-	for {
-		line, err := w.partial.ReadString('\n')
-		if err != nil {
-			w.partial.WriteString(line) // not yet a whole line
-			return len(p), nil
-		}
-		w.s.lines = append(w.s.lines, stampedLine{time.Now(), strings.TrimSuffix(line, "\n")})
-	}
-}
-
-// when returns when the first line containing sub arrived.
-func (s *stampedLines) when(sub string) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, l := range s.lines {
-		if strings.Contains(l.text, sub) {
-			return l.at, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// line returns the first line containing sub.
-func (s *stampedLines) line(sub string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, l := range s.lines {
-		if strings.Contains(l.text, sub) {
-			return l.text
-		}
-	}
-	return ""
-}
-
-func (s *stampedLines) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var b strings.Builder
-	for _, l := range s.lines {
-		b.WriteString(l.text + "\n")
-	}
-	return b.String()
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return lines[len(lines)-1]
 }
