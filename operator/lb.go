@@ -3,8 +3,10 @@ package operator
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	consulapi "github.com/hashicorp/consul/api"
 	nomadapi "github.com/hashicorp/nomad/api"
 
 	"github.com/kantree-nomad/kantree-nomad/rules"
@@ -117,6 +119,7 @@ type systemProgress struct {
 	serving         int // running, whatever their version
 	failed          []*nomadapi.AllocationListStub
 	waiting         []*nomadapi.AllocationListStub // wanted, not yet running v
+	current         []*nomadapi.AllocationListStub // running v
 }
 
 func progressOf(allocs []*nomadapi.AllocationListStub, v uint64) systemProgress {
@@ -134,6 +137,7 @@ func progressOf(allocs []*nomadapi.AllocationListStub, v uint64) systemProgress 
 		}
 		if a.JobVersion == v && a.ClientStatus == nomadapi.AllocClientStatusRunning {
 			p.running++
+			p.current = append(p.current, a)
 		} else {
 			p.waiting = append(p.waiting, a)
 		}
@@ -166,7 +170,15 @@ func (c *Cluster) awaitSystemJob(ctx context.Context, r *Release, job *nomadapi.
 			return nomadError("list allocations of "+id, err)
 		}
 		p := progressOf(allocs, v)
-		if line := p.text(); line != last {
+		line := p.text()
+		var unchecked []*nomadapi.AllocationListStub
+		if p.running == p.wanted && p.wanted > 0 && len(p.failed) == 0 {
+			if unchecked, err = c.uncheckedLB(ctx, r.Dep.LB.SystemJob.Service, p.current); err != nil {
+				return err
+			}
+			line += fmt.Sprintf(", passing its check on %d", p.running-len(unchecked))
+		}
+		if line != last {
 			last = line
 			c.printf("    %7s  %s", c.since(start), line)
 		}
@@ -175,16 +187,44 @@ func (c *Cluster) awaitSystemJob(ctx context.Context, r *Release, job *nomadapi.
 			return c.systemJobFailed(ctx, r, id, p.failed, "an allocation failed")
 		case p.wanted == 0:
 			return c.systemJobUnplaced(job, exhausted(ev))
-		case p.running == p.wanted:
-			c.printf("==> Load balancer job %s version %d running on %d nodes after %s", id, v, p.running, c.Now().Sub(start).Round(time.Second))
+		case p.running == p.wanted && len(unchecked) == 0:
+			c.printf("==> Load balancer job %s version %d running and passing its check on %d nodes after %s", id, v, p.running, c.Now().Sub(start).Round(time.Second))
 			return nil
-		case c.Now().Sub(start) > lbWait(job, p.wanted):
+		case c.Now().Sub(start) > lbWait(job, p.wanted) && p.running < p.wanted:
 			return c.systemJobFailed(ctx, r, id, p.waiting, fmt.Sprintf("not running on every node after %s", lbWait(job, p.wanted)))
+		case c.Now().Sub(start) > lbWait(job, p.wanted):
+			return c.systemJobFailed(ctx, r, id, unchecked, fmt.Sprintf("running, but not passing its check on every node after %s", lbWait(job, p.wanted)))
 		}
 		if err := c.sleep(ctx); err != nil {
 			return c.interrupted("nomad job status " + id)
 		}
 	}
+}
+
+// uncheckedLB returns the allocations whose load-balancer service is not
+// (yet) registered in Consul with every check passing: a task that runs
+// is not yet an nginx that serves. Nomad names a group service
+// "_nomad-task-<allocation ID>-group-...", and a service's checks include
+// its node's.
+func (c *Cluster) uncheckedLB(ctx context.Context, service string, allocs []*nomadapi.AllocationListStub) ([]*nomadapi.AllocationListStub, error) {
+	entries, _, err := c.Consul.Health().Service(service, "", false, consulQuery(ctx))
+	if err != nil {
+		return nil, consulError("read the health of "+service, err)
+	}
+	var out []*nomadapi.AllocationListStub
+	for _, a := range allocs {
+		found, passing := false, true
+		for _, e := range entries {
+			if e.Service != nil && strings.Contains(e.Service.ID, a.ID) {
+				found = true
+				passing = passing && e.Checks.AggregatedStatus() == consulapi.HealthPassing
+			}
+		}
+		if !found || !passing {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // lbWait is the bound of awaitSystemJob for a job on n nodes.

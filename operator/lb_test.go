@@ -54,7 +54,7 @@ func TestLoadBalancerSystemJob(t *testing.T) {
 	s.out.take()
 	mustDeploy(t, s, ctx)
 	out = s.out.take()
-	checkOrder(t, out, "==> Load balancer job ktlb-lb: new job", "running 1 of 1 nodes", "==> Load balancer job ktlb-lb version 0 running on 1 nodes", "==> Service job ktlb: new job")
+	checkOrder(t, out, "==> Load balancer job ktlb-lb: new job", "running 1 of 1 nodes", "==> Load balancer job ktlb-lb version 0 running and passing its check on 1 nodes", "==> Service job ktlb: new job")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if code := get(t, base+jobspec.LBHealthPath); code != http.StatusOK {
 		t.Errorf("GET %s through the load balancer: %d, want 200", jobspec.LBHealthPath, code)
@@ -94,7 +94,7 @@ func TestLoadBalancerSystemJob(t *testing.T) {
 	s.out.take()
 	mustDeploy(t, s, ctx)
 	out = s.out.take()
-	checkOrder(t, out, "==> Service job ktlb:", "successful", "==> Load balancer job ktlb-lb: version 0 -> 1", "==> Load balancer job ktlb-lb version 1 running on 1 nodes")
+	checkOrder(t, out, "==> Service job ktlb:", "successful", "==> Load balancer job ktlb-lb: version 0 -> 1", "==> Load balancer job ktlb-lb version 1 running and passing its check on 1 nodes")
 	if code := get(t, base+jobspec.LBHealthPath); code != http.StatusOK {
 		t.Errorf("GET %s after the load balancer's update: %d, want 200", jobspec.LBHealthPath, code)
 	}
