@@ -69,7 +69,14 @@ const (
 	DefaultProgressDeadline = 10 * time.Minute
 )
 
-// Health-check defaults for web and push.
+// Health-check defaults for web and push. A node that dies or is cut off
+// is not found by these checks but by Consul's gossip (its serfHealth check
+// fails every service of the node at once: 13-17 s before the scheduler
+// moved in the cluster scenarios, lock-delay included), and nginx skips its
+// instances sooner through its 2s connect timeout (internal/e2e/cluster). The
+// interval bounds only how long an instance that hangs while its node lives
+// keeps its place in the load balancer; 10s keeps the checks' load on
+// Consul low when there are many instances.
 const (
 	DefaultCheckInterval = 10 * time.Second
 	DefaultCheckTimeout  = 2 * time.Second
