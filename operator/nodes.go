@@ -72,7 +72,6 @@ func (c *Cluster) printNodes(ctx context.Context, r *Release, job *nomadapi.Job,
 // has marked lost or unknown (their node stopped answering), in name order.
 func (c *Cluster) jobNodes(ctx context.Context, r *Release, allocs []*nomadapi.AllocationListStub) ([]jobNode, error) {
 	byID := map[string]*jobNode{}
-	var ids []string
 	for _, a := range allocs {
 		live := a.DesiredStatus == nomadapi.AllocDesiredStatusRun && !terminalClient(a.ClientStatus)
 		gone := a.ClientStatus == nomadapi.AllocClientStatusLost || a.ClientStatus == nomadapi.AllocClientStatusUnknown
@@ -83,20 +82,30 @@ func (c *Cluster) jobNodes(ctx context.Context, r *Release, allocs []*nomadapi.A
 		if n == nil {
 			n = &jobNode{}
 			byID[a.NodeID] = n
-			ids = append(ids, a.NodeID)
 		}
 		if !slices.Contains(n.groups, a.TaskGroup) {
 			n.groups = append(n.groups, a.TaskGroup)
 		}
 	}
+	// One list for every node; a full read (for the time of its last
+	// status change) only of a node that is not ready and eligible.
+	stubs, _, err := c.Nomad.Nodes().List(r.query(ctx))
+	if err != nil {
+		return nil, nomadError("list nodes", err)
+	}
 	var out []jobNode
-	for _, id := range ids {
-		node, _, err := c.Nomad.Nodes().Info(id, r.query(ctx))
-		if err != nil {
-			return nil, nomadError("read node "+short(id), err)
+	for _, st := range stubs {
+		n := byID[st.ID]
+		if n == nil {
+			continue
 		}
-		n := byID[id]
-		n.node = node
+		n.node = &nomadapi.Node{ID: st.ID, Name: st.Name, Status: st.Status, Drain: st.Drain,
+			SchedulingEligibility: st.SchedulingEligibility, HTTPAddr: st.Address}
+		if state, _ := nodeState(n.node); state != "" {
+			if n.node, _, err = c.Nomad.Nodes().Info(st.ID, r.query(ctx)); err != nil {
+				return nil, nomadError("read node "+short(st.ID), err)
+			}
+		}
 		sort.Strings(n.groups)
 		out = append(out, *n)
 	}

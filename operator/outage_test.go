@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +108,7 @@ func closingListener(t *testing.T, reset bool) string {
 // for an error that is not transient, the first failure is the error.
 func TestOutageBound(t *testing.T) {
 	t.Parallel()
-	refused := deploymentErr(t, "http://"+closedPort(t), time.Minute)
+	refused := deploymentErr(t, fmt.Sprintf("http://127.0.0.1:%d", testbed.FreePort(t)), time.Minute)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var warn, out bytes.Buffer
 	c := &Cluster{Out: &out, Warn: &warn, Now: func() time.Time { return now }, Poll: time.Second, Outage: time.Minute}
@@ -121,7 +123,7 @@ func TestOutageBound(t *testing.T) {
 		waits = append(waits, wait)
 		now = now.Add(wait)
 	}
-	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, maxBackoff}; !equalDurations(waits, want) {
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, maxBackoff}; !slices.Equal(waits, want) {
 		t.Errorf("backoff %v, want %v", waits, want)
 	}
 	if _, err := o.check(ctx, "read deployment 1a2b3c4d", nil); err != nil {
@@ -157,18 +159,6 @@ func TestOutageBound(t *testing.T) {
 	}
 }
 
-// closedPort is a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 func containsAny(s string, subs []string) bool {
 	for _, sub := range subs {
 		if strings.Contains(s, sub) {
@@ -176,16 +166,4 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
