@@ -17,13 +17,17 @@ import (
 // startCLI starts kantree-nomad with args as an operator would, against
 // the cluster's Nomad server and Consul (NOMAD_ADDR, CONSUL_HTTP_ADDR),
 // its stdout and stderr stamped line by line; the test's end kills it if
-// it still runs.
+// it still runs. Both streams share one pipe (one writer, so os/exec
+// gives the child the same descriptor for both), so the lines arrive in
+// the order the command wrote them: with two pipes a last stdout line
+// could be read after the stderr hint printed after it.
 func (e *env) startCLI(t *testing.T, args ...string) *cliRun {
 	t.Helper()
 	cmd := exec.Command(e.binary, args...)
 	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+e.cl.Server.Addr(), "CONSUL_HTTP_ADDR="+e.cl.Consul.HTTPAddr)
 	r := &cliRun{cmd: cmd, out: &stampedLines{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = r.out.writer(), r.out.writer()
+	w := r.out.writer()
+	cmd.Stdout, cmd.Stderr = w, w
 	r.start = time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -116,7 +120,8 @@ type stampedLine struct {
 	text string
 }
 
-// writer returns a writer of one stream (its partial line kept apart).
+// writer returns a writer of the combined output (its partial line kept
+// until the newline arrives).
 func (s *stampedLines) writer() *lineWriter { return &lineWriter{s: s} }
 
 type lineWriter struct {
