@@ -27,10 +27,11 @@
 //     versions made by `nomad job scale` are not releases (rollback.go).
 //   - Drift is Nomad's own plan diff between the running job and what
 //     deploy would submit now (status.go).
-//   - A watch rides out Nomad not answering (a server restart, a leader
-//     election) for a bounded time, Cluster.Outage; beyond it, it stops
-//     with ErrUnreachable and the command that watches on, since the
-//     outcome is then unknown (outage.go).
+//   - A wait (the migration's, a deployment's, the load balancer's) rides
+//     out Nomad not answering (a server restart, a leader election) for a
+//     bounded time, Cluster.Outage; beyond it, it stops with
+//     ErrUnreachable and what to run once Nomad answers, since the outcome
+//     is then unknown (outage.go).
 //
 // The package must not import the runtime packages (what runs inside
 // tasks), and must not write files.

@@ -164,10 +164,24 @@ func (c *Cluster) awaitSystemJob(ctx context.Context, r *Release, job *nomadapi.
 	}
 	start := c.Now()
 	last := ""
+	// A Nomad outage is ridden out as the deployment's watch does, and
+	// the time Nomad did not answer is not counted against lbWait: the
+	// job could not be seen, not seen failing.
+	out := c.newOutage(fmt.Sprintf("load balancer job %s version %d", id, v), "nomad job status "+id)
+	var blind time.Duration
 	for {
+		asked := c.Now()
 		allocs, _, err := c.Nomad.Jobs().Allocations(id, false, r.query(ctx))
+		wait, err := out.check(ctx, "list allocations of "+id, err)
 		if err != nil {
-			return nomadError("list allocations of "+id, err)
+			return err
+		}
+		if wait > 0 {
+			if c.pause(ctx, wait) != nil {
+				return c.interrupted("nomad job status " + id)
+			}
+			blind += c.Now().Sub(asked) + wait
+			continue
 		}
 		p := progressOf(allocs, v)
 		line := p.text()
@@ -190,9 +204,9 @@ func (c *Cluster) awaitSystemJob(ctx context.Context, r *Release, job *nomadapi.
 		case p.running == p.wanted && len(unchecked) == 0:
 			c.printf("==> Load balancer job %s version %d running and passing its check on %d nodes after %s", id, v, p.running, c.Now().Sub(start).Round(time.Second))
 			return nil
-		case c.Now().Sub(start) > lbWait(job, p.wanted) && p.running < p.wanted:
+		case c.Now().Sub(start)-blind > lbWait(job, p.wanted) && p.running < p.wanted:
 			return c.systemJobFailed(ctx, r, id, p.waiting, fmt.Sprintf("not running on every node after %s", lbWait(job, p.wanted)))
-		case c.Now().Sub(start) > lbWait(job, p.wanted):
+		case c.Now().Sub(start)-blind > lbWait(job, p.wanted):
 			return c.systemJobFailed(ctx, r, id, unchecked, fmt.Sprintf("running, but not passing its check on every node after %s", lbWait(job, p.wanted)))
 		}
 		if err := c.sleep(ctx); err != nil {

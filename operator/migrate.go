@@ -98,7 +98,7 @@ func (c *Cluster) migrationState(ctx context.Context, r *Release) (*migration, e
 	if m.running, err = c.jobInfo(ctx, r, id); err != nil {
 		return nil, err
 	}
-	job, err := upgradeJob(r)
+	job, err := upgradeJob(keptDecision(r, m.running))
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +214,43 @@ func upgradeJob(r *Release) (*nomadapi.Job, error) {
 	return nil, fmt.Errorf("deploy: the upgrade-db job has no migrate task")
 }
 
+// keptDecision is r as the running upgrade job was submitted for it: when
+// the operator says nothing of an unknown attempt (a plain deploy after
+// `deploy -unknown X -unknown-attempt N`), the running job's decision
+// flags are not a change of the release, so the comparison carries them,
+// and a migration they completed is done rather than run again. A
+// decision given now is compared as given. What Migrate submits, when it
+// submits, is always upgradeJob(r): a decision is never passed on to a
+// deploy that did not make it.
+func keptDecision(r *Release, running *nomadapi.Job) *Release {
+	if r.Unknown != "" || running == nil {
+		return r
+	}
+	for _, tg := range running.TaskGroups {
+		for _, t := range tg.Tasks {
+			if t.Name != migrateTask {
+				continue
+			}
+			args := stringList(t.Config["args"])
+			if dash := indexOf(args, "--"); dash >= 0 {
+				args = args[:dash]
+			}
+			u, a := indexOf(args, "-unknown"), indexOf(args, "-unknown-attempt")
+			if u < 0 || a < 0 || u+1 >= len(args) || a+1 >= len(args) {
+				return r
+			}
+			n, err := strconv.Atoi(args[a+1])
+			if err != nil || n <= 0 {
+				return r
+			}
+			kept := *r
+			kept.Unknown, kept.UnknownAttempt = args[u+1], n
+			return &kept
+		}
+	}
+	return r
+}
+
 // awaitOther waits until the migration in progress of another version of
 // the upgrade job ends; it never reports that migration's result as this
 // release's.
@@ -261,10 +298,22 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 	warned := false
 	var stuckSince time.Time
 	var followed *nomadapi.AllocationListStub
+	out := c.newOutage(fmt.Sprintf("the migration (job %s version %d)", id, v), "nomad job status "+id)
+	out.hint = fmt.Sprintf("Once Nomad answers again, nomad job status %s shows how the migration ended. Then run the same deploy again: it waits for the migration while it runs, submits nothing for a release already migrated, and goes on with the service job.", id)
 	for {
-		a, err := c.newestAlloc(ctx, r, id, v)
+		a, err := c.listNewest(ctx, r, id, v)
+		wait, err := out.check(ctx, "list allocations of "+id, err)
 		if err != nil {
+			if errors.Is(err, ErrUnreachable) {
+				c.printf("    the service job %s was not submitted", r.Dep.Job)
+			}
 			return err
+		}
+		if wait > 0 {
+			if c.pause(ctx, wait) != nil {
+				return c.interrupted(fmt.Sprintf("nomad job status %s", id))
+			}
+			continue
 		}
 		if a == nil && !warned && evalID != "" {
 			warned = c.reportUnplaced(ctx, r, evalID)
@@ -395,9 +444,19 @@ func (c *Cluster) migrationFailed(ctx context.Context, r *Release, a *nomadapi.A
 // newestAlloc returns the most recently created allocation of version v
 // of job id, or nil.
 func (c *Cluster) newestAlloc(ctx context.Context, r *Release, id string, v uint64) (*nomadapi.AllocationListStub, error) {
-	allocs, _, err := c.Nomad.Jobs().Allocations(id, true, r.query(ctx))
+	a, err := c.listNewest(ctx, r, id, v)
 	if err != nil {
 		return nil, nomadError("list allocations of "+id, err)
+	}
+	return a, nil
+}
+
+// listNewest is newestAlloc with the client's error as it is, for a
+// watch that rides out an outage.
+func (c *Cluster) listNewest(ctx context.Context, r *Release, id string, v uint64) (*nomadapi.AllocationListStub, error) {
+	allocs, _, err := c.Nomad.Jobs().Allocations(id, true, r.query(ctx))
+	if err != nil {
+		return nil, err
 	}
 	var newest *nomadapi.AllocationListStub
 	for _, a := range allocs {

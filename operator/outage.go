@@ -68,6 +68,7 @@ type outage struct {
 	c      *Cluster
 	what   string // what is watched, e.g. "deployment 1a2b3c4d of job kantree"
 	resume string // the command that watches it again
+	hint   string // what to do once Nomad answers; "" for "watch it to its end with" resume
 	since  time.Time
 	calls  int
 	last   error
@@ -111,8 +112,11 @@ func (o *outage) check(ctx context.Context, op string, err error) (time.Duration
 // lost is the error of a watch that gave up on Nomad after down.
 func (o *outage) lost(down time.Duration) error {
 	o.c.printf("==> Stopped watching: Nomad did not answer for %s; %s goes on in Nomad. To watch it again: %s", down.Round(time.Second), o.what, o.resume)
-	return rules.WithHint(fmt.Errorf("%s: %w for %s (-outage %s; last: %v): the outcome is unknown", o.what, ErrUnreachable, down.Round(time.Second), o.c.Outage, o.last),
-		"Once Nomad answers again, watch it to its end with: "+o.resume)
+	hint := o.hint
+	if hint == "" {
+		hint = "Once Nomad answers again, watch it to its end with: " + o.resume
+	}
+	return rules.WithHint(fmt.Errorf("%s: %w for %s (-outage %s; last: %v): the outcome is unknown", o.what, ErrUnreachable, down.Round(time.Second), o.c.Outage, o.last), hint)
 }
 
 // warn is where notices that are not progress go: Warn, or Out.

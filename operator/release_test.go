@@ -46,9 +46,43 @@ func TestDeployCommandLine(t *testing.T) {
 
 	t.Run("status", func(t *testing.T) { checkStatus(t, s, ctx) })
 	t.Run("plan exit codes", func(t *testing.T) { checkPlanCodes(t, s, ctx) })
+	t.Run("plain deploy after a decision", func(t *testing.T) { checkDecisionKept(t, s, ctx) })
 	t.Run("change between plan and submit", func(t *testing.T) { checkConflictAndDrift(t, s, ctx) })
 	t.Run("agent older than nomad_version", func(t *testing.T) { checkVersionRefused(t, s, ctx) })
 	t.Run("unanswering agents", func(t *testing.T) { checkBounded(t, s, ctx) })
+}
+
+// checkDecisionKept: deploy -unknown rerun -unknown-attempt N submits the
+// upgrade job with the decision (here none of the release's attempts is
+// unknown, so migrate finds the release applied and runs nothing); the
+// plain deploy after it finds the release migrated and submits nothing,
+// rather than taking the missing flags for a new rendering.
+func checkDecisionKept(t *testing.T, s *site, ctx context.Context) {
+	upgradeVersion := func() uint64 {
+		j, _, err := s.b.nomad.Client().Jobs().Info(s.job+"-upgrade-db", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *j.Version
+	}
+	before := upgradeVersion()
+	out, code := s.run(ctx, "deploy", "-unknown", "rerun", "-unknown-attempt", "1", s.file)
+	t.Logf("deploy -unknown rerun -unknown-attempt 1 (exit %d):\n%s", code, out)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("==> Migration: job %s-upgrade-db version %d", s.job, before+1)) {
+		t.Fatalf("deploy with a decision: exit %d, want 0 and a new version of the upgrade job", code)
+	}
+	decided := upgradeVersion()
+	out, code = s.run(ctx, "deploy", s.file)
+	t.Logf("plain deploy after it (exit %d):\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "==> Migration: release 8.4.1 already migrated") {
+		t.Errorf("plain deploy after a decision: exit %d, want 0 and the release already migrated", code)
+	}
+	if v := upgradeVersion(); v != decided {
+		t.Errorf("the plain deploy submitted the upgrade job again (version %d, was %d)", v, decided)
+	}
+	if n := upgradeRuns(t, s, "8.4.1"); n != 1 {
+		t.Errorf("upgrade_db ran %d times for 8.4.1, want 1", n)
+	}
 }
 
 // checkBounded: with Consul or Nomad accepting connections but never

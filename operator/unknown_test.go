@@ -42,3 +42,37 @@ func TestUpgradeJobCarriesTheDecision(t *testing.T) {
 		t.Errorf("-unknown without the attempt was accepted")
 	}
 }
+
+// TestKeptDecision: a plain deploy compares the rendered upgrade job with
+// the running one's decision flags carried over; a decision given now, a
+// running job without one, or flags it cannot read leave the release as
+// it is.
+func TestKeptDecision(t *testing.T) {
+	r := exampleRelease(t)
+	decided := *r
+	decided.Unknown, decided.UnknownAttempt = rules.UnknownSucceeded, 2
+	running, err := upgradeJob(&decided)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := keptDecision(r, running); k == r || k.Unknown != rules.UnknownSucceeded || k.UnknownAttempt != 2 || r.Unknown != "" {
+		t.Errorf("plain deploy against a job with -unknown succeeded -unknown-attempt 2: kept %q %d (release %q)", k.Unknown, k.UnknownAttempt, r.Unknown)
+	}
+	if k := keptDecision(&decided, running); k != &decided {
+		t.Errorf("a decision given now was replaced")
+	}
+	plain, _ := upgradeJob(r)
+	if k := keptDecision(r, plain); k != r {
+		t.Errorf("a running job without a decision changed the release: %q %d", k.Unknown, k.UnknownAttempt)
+	}
+	if k := keptDecision(r, nil); k != r {
+		t.Errorf("no running job changed the release")
+	}
+	task := running.TaskGroups[0].Tasks[0]
+	args := stringList(task.Config["args"])
+	args[indexOf(args, "-unknown-attempt")+1] = "two"
+	task.Config["args"] = args
+	if k := keptDecision(r, running); k != r {
+		t.Errorf("an unreadable attempt was kept: %q %d", k.Unknown, k.UnknownAttempt)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +207,73 @@ func (e *env) deploymentID(t *testing.T, r *cliRun, timeout time.Duration) strin
 	}
 	t.Fatalf("deploy watches no deployment (exited: %v):\n%s", r.exited(), r.out)
 	return ""
+}
+
+// TestServerRestartDuringMigration is scenario 5 at deploy's first wait:
+// the Nomad server restarts while the migration runs (upgrade_db takes
+// upgradeSeconds; the client runs it on while the server is away). Within
+// -outage deploy waits on, sees the migration end and completes the
+// release; beyond it deploy stops with exit 3 while the server is still
+// down, submits no service job, and its last line says to run the same
+// deploy again, which, once the server is back, completes the release
+// without running upgrade_db again.
+func TestServerRestartDuringMigration(t *testing.T) {
+	e := shared(t)
+	for i, tc := range []struct {
+		name   string
+		down   time.Duration
+		outage time.Duration // deploy's -outage (0: its default)
+	}{
+		{name: "SIGTERM", down: 8 * time.Second},
+		{name: "SIGTERM beyond -outage", down: 20 * time.Second, outage: 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := e.render(t, spec{job: fmt.Sprintf("kt-rmig%d", i+1), extra: fmt.Sprintf("config {\n  settings = {\n    kantree_stub_upgrade_seconds = %q\n  }\n}\n", strconv.Itoa(upgradeSeconds))})
+			file := writeFile(t, "kantree.hcl", []byte(e.kantreeHCL(d.spec)))
+			db := d.db(t)
+			var args []string
+			if tc.outage > 0 {
+				args = []string{"-outage", tc.outage.String()}
+			}
+			run := e.startDeploy(t, append(args, file)...)
+			up := firstUpgradeRun(t, db, 3*time.Minute)
+			time.Sleep(time.Until(up.Started.Add(3 * time.Second)))
+			rs := e.cl.RestartServer(t, false, tc.down)
+			code := run.wait(t, 8*time.Minute)
+			lost, okLost := run.out.when("kantree-nomad: warning: Nomad does not answer")
+			back, okBack := run.out.when("kantree-nomad: Nomad answers again")
+			if !okLost {
+				t.Fatalf("deploy never said that Nomad stopped answering: the restart missed the migration's wait?\n%s", run.text())
+			}
+			if tc.outage == 0 {
+				figure(t, "server restart during the migration: API down %.1fs; deploy blind %.1fs; deploy took %.1fs, exit %d, last line %q",
+					rs.Down().Seconds(), back.Sub(lost).Seconds(), run.took().Seconds(), code, run.last())
+				if code != 0 || !okBack {
+					t.Fatalf("deploy across a server restart during the migration: exit %d (said Nomad answers again: %v), want 0", code, okBack)
+				}
+				checkMigrated(t, d, db, run, "")
+			} else {
+				last := run.last()
+				figure(t, "server down %.1fs during the migration, deploy -outage %s: gave up %.1fs after Nomad stopped answering, exit %d, last line %q",
+					rs.Down().Seconds(), tc.outage, run.end.Sub(lost).Seconds(), code, last)
+				if code != 3 || !strings.Contains(last, "run the same deploy again") || !strings.Contains(run.text(), fmt.Sprintf("the service job %s was not submitted", d.dep.Job)) {
+					t.Errorf("deploy beyond -outage during the migration: exit %d, last line %q; want exit 3, the service job not submitted, and a last line saying to run the same deploy again", code, last)
+				}
+				if run.end.After(rs.Started) || run.end.Sub(lost) < tc.outage {
+					t.Errorf("deploy gave up %.1fs after Nomad stopped answering (server started again %.1fs after that); want within [%s, the server's return]",
+						run.end.Sub(lost).Seconds(), rs.Started.Sub(lost).Seconds(), tc.outage)
+				}
+				again := e.startDeploy(t, file)
+				code2 := again.wait(t, 8*time.Minute)
+				figure(t, "the same deploy again, after the server's return: exit %d after %.1fs, last line %q", code2, again.took().Seconds(), again.last())
+				if code2 != 0 {
+					t.Fatalf("the same deploy again: exit %d, want 0", code2)
+				}
+				checkMigrated(t, d, db, again, "")
+			}
+			if runs := upgradeRuns(t, db); len(runs) != 1 {
+				t.Errorf("upgrade_db ran %d times, want once: %+v", len(runs), runs)
+			}
+		})
+	}
 }
