@@ -257,26 +257,45 @@ func keptDecision(r *Release, running *nomadapi.Job) *Release {
 func (c *Cluster) awaitOther(ctx context.Context, r *Release, m *migration) error {
 	id := r.Dep.UpgradeJob
 	c.printf("==> Migration: job %s %s runs another migration; release %s waits until it ends (it is not cut)", id, m.holderText(), r.Version())
+	resume := fmt.Sprintf("nomad job status %s, then the same deploy again", id)
+	out := c.newOutage(fmt.Sprintf("the other migration (job %s version %d)", id, version(m.running)), resume)
+	out.hint = fmt.Sprintf("Once Nomad answers again, run the same deploy again: it waits for the other migration (nomad job status %s) to end, then runs release %s's.", id, r.Version())
+	wait := time.Duration(0)
 	for {
-		if err := c.sleep(ctx); err != nil {
-			return c.interrupted(fmt.Sprintf("nomad job status %s, then the same deploy again", id))
+		if err := c.pause(ctx, cmp.Or(wait, c.Poll)); err != nil {
+			return c.interrupted(resume)
 		}
-		cur, err := c.jobInfo(ctx, r, id)
-		if err != nil {
+		cur, a, err := c.otherMigration(ctx, r, id)
+		if wait, err = out.check(ctx, "read job "+id+" and its allocations", err); err != nil {
+			c.printf("    the service job %s was not submitted", r.Dep.Job)
 			return err
+		}
+		if wait > 0 {
+			continue
 		}
 		if cur == nil || version(cur) != version(m.running) || *cur.JobModifyIndex != *m.running.JobModifyIndex {
 			return nil
-		}
-		a, err := c.newestAlloc(ctx, r, id, version(cur))
-		if err != nil {
-			return err
 		}
 		if (a != nil && terminal(a)) || (a == nil && str(cur.Status) == "dead") || (cur.Stop != nil && *cur.Stop) {
 			c.printf("    the other migration ended (%s); going on with release %s", endText(a), r.Version())
 			return nil
 		}
 	}
+}
+
+// otherMigration reads the upgrade job (nil when Nomad has none) and the
+// newest allocation of its current version, with the client's error as
+// it is, for a wait that rides out an outage.
+func (c *Cluster) otherMigration(ctx context.Context, r *Release, id string) (*nomadapi.Job, *nomadapi.AllocationListStub, error) {
+	cur, _, err := c.Nomad.Jobs().Info(id, r.query(ctx))
+	if isNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := c.listNewest(ctx, r, id, version(cur))
+	return cur, a, err
 }
 
 func endText(a *nomadapi.AllocationListStub) string {
@@ -304,9 +323,7 @@ func (c *Cluster) awaitMigration(ctx context.Context, r *Release, v uint64, eval
 		a, err := c.listNewest(ctx, r, id, v)
 		wait, err := out.check(ctx, "list allocations of "+id, err)
 		if err != nil {
-			if errors.Is(err, ErrUnreachable) {
-				c.printf("    the service job %s was not submitted", r.Dep.Job)
-			}
+			c.printf("    the service job %s was not submitted", r.Dep.Job)
 			return err
 		}
 		if wait > 0 {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,6 +289,31 @@ func (cl *NomadCluster) Node(id string) *ClusterNode {
 		}
 	}
 	return nil
+}
+
+// Cut partitions the node (its link down, its processes running on) and
+// returns when, and heal, which brings the link back once and returns
+// when; t's end heals it if heal was not called. It fails t when the link
+// cannot be set.
+func (nd *ClusterNode) Cut(t testing.TB) (time.Time, func() time.Time) {
+	t.Helper()
+	cutAt := time.Now()
+	if err := nd.Partition(); err != nil {
+		t.Fatalf("testbed: cut %s off: %v", nd.Name, err)
+	}
+	var once sync.Once
+	var healAt time.Time
+	heal := func() time.Time {
+		once.Do(func() {
+			if err := nd.Heal(); err != nil {
+				t.Errorf("testbed: heal %s: %v", nd.Name, err)
+			}
+			healAt = time.Now()
+		})
+		return healAt
+	}
+	t.Cleanup(func() { heal() })
+	return cutAt, heal
 }
 
 // Lose is a power cut: the node's link goes down and every process of the

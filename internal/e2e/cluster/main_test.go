@@ -27,7 +27,8 @@ type env struct {
 	cl      *testbed.NomadCluster
 	binary  string
 	files   *testbed.FileServer
-	tarball testbed.Tarball
+	tarball testbed.Tarball // Kantree 8.4.1, the release kantreeHCL names
+	dir     string          // what files serves
 }
 
 func shared(t *testing.T) *env {
@@ -39,9 +40,9 @@ func startEnv(t testing.TB) *env {
 	e.cl = testbed.StartNomadCluster(t, testbed.ClusterOptions{RedisPassword: `r3d"is@pw`, NodeClasses: nodeClasses,
 		Client: testbed.NomadOptions{ChrootEnv: map[string]string{e.binary: jobspec.DefaultBinaryPath}}})
 	fmt.Fprintf(os.Stderr, "figure: cluster of %d nodes started in %s\n", len(e.cl.Nodes), e.cl.Startup.Round(10*time.Millisecond))
-	dir := t.TempDir()
-	e.files = testbed.ServeFilesOn(t, e.cl.Net.HubIP, dir)
-	e.tarball = testbed.PlatformTarball(t, dir, "8.4.1")
+	e.dir = t.TempDir()
+	e.files = testbed.ServeFilesOn(t, e.cl.Net.HubIP, e.dir)
+	e.tarball = testbed.PlatformTarball(t, e.dir, "8.4.1")
 	return e
 }
 

@@ -51,21 +51,9 @@ func TestPartitionDuringMigration(t *testing.T) {
 	nd := e.cl.Node(alloc.NodeID)
 	time.Sleep(time.Until(run.Started.Add(2 * time.Second)))
 	t.Logf("cutting %s off, which runs allocation %s of %s (upgrade_db run %d started at %s)", nd.Name, alloc.ID[:8], d.dep.UpgradeJob, run.ID, run.Started.Format("15:04:05.000"))
-	cutAt := time.Now()
-	if err := nd.Partition(); err != nil {
-		t.Fatal(err)
-	}
-	healed := false
-	defer func() {
-		if !healed {
-			_ = nd.Heal()
-		}
-	}()
+	cutAt, heal := nd.Cut(t)
 	time.Sleep(time.Until(cutAt.Add(partitionFor)))
-	if err := nd.Heal(); err != nil {
-		t.Fatal(err)
-	}
-	healed, healAt := true, time.Now()
+	healAt := heal()
 	code1 := first.wait(t, 4*time.Minute)
 	procs := watch.snapshot()
 	t.Logf("first deploy (exit %d):\n%s", code1, first.text())

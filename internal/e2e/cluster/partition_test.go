@@ -40,16 +40,7 @@ func TestPartitionOfTheHolder(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	watch := watchScheduler(nd, d.dep.Job)
 	defer watch.stop()
-	cutAt := time.Now()
-	if err := nd.Partition(); err != nil {
-		t.Fatal(err)
-	}
-	healed := false
-	defer func() {
-		if !healed {
-			_ = nd.Heal()
-		}
-	}()
+	cutAt, heal := nd.Cut(t)
 	next := nextRun(t, db, old, partitionFor)
 	seen := time.Since(cutAt)
 	downAfter := e.waitNodeStatus(t, nd, "down", cutAt, partitionFor-10*time.Second)
@@ -60,10 +51,7 @@ func TestPartitionOfTheHolder(t *testing.T) {
 	time.Sleep(partitionFor - time.Since(cutAt))
 	before := jobProcs(nd, d.dep.Job)
 	fenced := watch.stop() // before the heal: Nomad may place a new scheduler there afterwards
-	if err := nd.Heal(); err != nil {
-		t.Fatal(err)
-	}
-	healed, healAt := true, time.Now()
+	healAt := heal()
 	stopped := waitNoJobProcs(nd, d.dep.Job, 3*time.Minute)
 	e.waitDeploymentSettled(t, d.dep.Job, 3*time.Minute)
 	time.Sleep(5 * time.Second)

@@ -27,6 +27,7 @@ import (
 // Nomad's record afterwards), exit 0 for a success; beyond it, it stops
 // with exit 3 and a last line naming the command that watches the
 // deployment to its end, and that command works once the server is back.
+// Last, rollback rides out a restart the same way.
 func TestServerRestartDuringDeploy(t *testing.T) {
 	e := shared(t)
 	o := e.newOperator(t, spec{job: "kt-restart", standbys: 1})
@@ -64,6 +65,32 @@ func TestServerRestartDuringDeploy(t *testing.T) {
 			}
 		})
 	}
+	// rollback watches its deployment with the same watch: it rides out
+	// a restart too, and reports the deployment's true outcome. It
+	// returns to the previous Kantree release, so there must be a newer
+	// one to return from: 8.4.2 (its migration and deployment first).
+	t.Run("rollback, SIGTERM", func(t *testing.T) {
+		next := testbed.PlatformTarball(t, e.dir, "8.4.2")
+		hcl := strings.NewReplacer(`version     = "8.4.1"`, `version     = "8.4.2"`, e.tarball.Name, next.Name, e.tarball.Checksum, next.Checksum).Replace(o.hcl)
+		if err := os.WriteFile(o.file, []byte(hcl), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code := e.startDeploy(t, o.file).wait(t, 8*time.Minute); code != 0 {
+			t.Fatalf("deploy of Kantree 8.4.2: exit %d, want 0", code)
+		}
+		run := e.startCLI(t, "rollback", o.file)
+		depID := e.deploymentID(t, run, 5*time.Minute)
+		time.Sleep(3 * time.Second)
+		if run.exited() {
+			t.Fatalf("rollback ended before the restart:\n%s", run.out)
+		}
+		rs := e.cl.RestartServer(t, false, 8*time.Second)
+		code := run.wait(t, 8*time.Minute)
+		e.checkRodeOut(t, run, rs, code, depID)
+		if want := "==> Rolling job " + o.job + " back from version"; !strings.Contains(run.text(), want) {
+			t.Errorf("rollback's output lacks %q", want)
+		}
+	})
 }
 
 // checkRodeOut: deploy watched across the outage, said so, and its exit
