@@ -100,8 +100,8 @@ func (e *env) checkRodeOut(t *testing.T, run *cliRun, rs testbed.ServerRestart, 
 	dep := e.deploymentInfo(t, depID)
 	lost, okLost := run.out.when("kantree-nomad: warning: Nomad does not answer")
 	back, okBack := run.out.when("kantree-nomad: Nomad answers again")
-	figure(t, "server restart (hard %v): API down %.1fs (exited %.2fs after the signal); deploy blind %.1fs; deploy took %.1fs, exit %d; deployment %s %s (%s)",
-		rs.Hard, rs.Down().Seconds(), rs.Stop.Seconds(), back.Sub(lost).Seconds(), run.took().Seconds(), code, depID[:8], dep.Status, dep.StatusDescription)
+	figure(t, "server restart (hard %v): API down %.1fs (exited %.2fs after the signal); %s blind %.1fs, took %.1fs, exit %d; deployment %s %s (%s)",
+		rs.Hard, rs.Down().Seconds(), rs.Stop.Seconds(), run.name(), back.Sub(lost).Seconds(), run.took().Seconds(), code, depID[:8], dep.Status, dep.StatusDescription)
 	t.Logf("what deploy saw first: %s", run.out.line("kantree-nomad: warning: Nomad does not answer"))
 	if !okLost || !okBack {
 		t.Errorf("deploy did not say that Nomad stopped answering (%v) and answers again (%v): the restart missed the watch?", okLost, okBack)
