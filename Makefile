@@ -43,7 +43,7 @@ test-faults: .tools/bin/consul
 ## Nomad server and three clients, each in a network namespace. Needs root.
 test-cluster: .tools/bin/consul .tools/bin/nomad
 	$(GO) test -count=1 -tags cluster -timeout 25m -run '^TestNomadCluster' -v ./internal/testbed
-	$(GO) test -count=1 -tags cluster -timeout 25m -v ./internal/e2e/cluster
+	$(GO) test -count=1 -tags cluster -timeout 40m -v ./internal/e2e/cluster
 
 ## cluster: start the multi-node cluster for a person (root), deploy a
 ## Kantree with the stand-in platform, print the URL and commands to try.
