@@ -24,9 +24,10 @@ type Cluster struct {
 	Now func() time.Time
 	// Poll is how often a watch asks Nomad again.
 	Poll time.Duration
-	// Outage is how long a watch (of a deployment, or of the evaluation
-	// before it) rides out Nomad not answering before it stops, naming
-	// the command to watch again; 0 stops at the first failed call.
+	// Outage is how long a wait (for the migration, for a deployment or
+	// the evaluation before it, for the load balancer) rides out Nomad not
+	// answering before it stops, saying what to run once Nomad answers; 0
+	// stops at the first failed call.
 	Outage time.Duration
 	// Warn receives notices that are not progress (Nomad not answering,
 	// then answering again); Out when nil.

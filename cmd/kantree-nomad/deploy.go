@@ -52,7 +52,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // answering.
 func addOutageFlag(fs *flag.FlagSet) *time.Duration {
 	return fs.Duration("outage", operator.DefaultOutage,
-		"how long the watch of a deployment rides out Nomad not answering (a server restart, a leader election) before it stops, exit 3, naming the command to watch again; 0: stop at the first failed call")
+		"how long a wait (for the migration, the deployment or the load balancer) rides out Nomad not answering (a server restart, a leader election) before it stops, exit 3, saying what to run once Nomad answers; 0: stop at the first failed call")
 }
 
 // openRelease parses the flags shared by plan, deploy, status and
