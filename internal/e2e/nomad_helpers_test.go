@@ -1,13 +1,14 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	nomadapi "github.com/hashicorp/nomad/api"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
 // waitBatch waits for the batch job's allocation to finish, and fails the
@@ -78,17 +79,7 @@ func (c *cluster) passing(t *testing.T, service string) []string {
 }
 
 // db connects to the deployment's database, for the stand-in's records.
-func (d *deployment) db(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, d.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
+func (d *deployment) db(t *testing.T) *pgx.Conn { return testbed.Connect(t, d.dbURL) }
 
 // allocs lists the job's allocations that Nomad wants running.
 func (c *cluster) allocs(t *testing.T, jobID string) []*nomadapi.AllocationListStub {

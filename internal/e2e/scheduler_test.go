@@ -70,16 +70,6 @@ func (d *deployment) start(t *testing.T) {
 	t.Logf("%s: deployment successful %.1fs after submit", d.dep.Job, took.Seconds())
 }
 
-// dbNow is PostgreSQL's clock, the one the heartbeats are stamped with.
-func dbNow(t *testing.T, db *pgx.Conn) time.Time {
-	t.Helper()
-	var now time.Time
-	if err := db.QueryRow(context.Background(), "SELECT clock_timestamp()").Scan(&now); err != nil {
-		t.Fatal(err)
-	}
-	return now
-}
-
 func schedulerRuns(t *testing.T, db *pgx.Conn) []kantreestub.SchedulerRun {
 	t.Helper()
 	runs, err := kantreestub.SchedulerRuns(context.Background(), db)
@@ -123,10 +113,10 @@ func covered(runs []kantreestub.SchedulerRun, from, to time.Time) time.Duration 
 // steadyState watches for dur and checks the scheduler's availability.
 func (d *deployment) steadyState(t *testing.T, db *pgx.Conn, dur time.Duration) {
 	t.Helper()
-	from := dbNow(t, db)
+	from := testbed.DBNow(t, db)
 	before := d.allocIDs(t)
 	time.Sleep(dur)
-	to := dbNow(t, db).Add(-2 * kantreestub.HeartbeatInterval) // the running run's last beat may be that old
+	to := testbed.DBNow(t, db).Add(-2 * kantreestub.HeartbeatInterval) // the running run's last beat may be that old
 	runs := schedulerRuns(t, db)
 	cov := covered(runs, from, to)
 	share := float64(cov) / float64(to.Sub(from))
@@ -164,7 +154,7 @@ func holder(t *testing.T, db *pgx.Conn) kantreestub.SchedulerRun {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		now := dbNow(t, db)
+		now := testbed.DBNow(t, db)
 		for _, r := range schedulerRuns(t, db) {
 			if now.Sub(r.Last) < time.Second && !r.Stopped {
 				return r

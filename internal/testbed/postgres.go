@@ -173,6 +173,30 @@ func (pg *Postgres) CreateDatabase(t testing.TB) string {
 	return pg.URL(name)
 }
 
+// Connect opens a connection to the database at url for the rest of t.
+func Connect(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("testbed: connect to the database: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// DBNow is PostgreSQL's clock: the one the stand-in stamps its records
+// with, to compare them with.
+func DBNow(t testing.TB, db *pgx.Conn) time.Time {
+	t.Helper()
+	var now time.Time
+	if err := db.QueryRow(context.Background(), "SELECT clock_timestamp()").Scan(&now); err != nil {
+		t.Fatalf("testbed: read PostgreSQL's clock: %v", err)
+	}
+	return now
+}
+
 // StartStandby makes a hot standby of pg with pg_basebackup -R (streaming
 // from pg over its unix socket) and starts it on its own port. It returns
 // when the password role can connect to it; it is in recovery (read-only).

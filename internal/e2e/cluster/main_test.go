@@ -3,7 +3,6 @@
 package cluster_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -239,17 +238,7 @@ func (e *env) running(t *testing.T, jobID string) map[string][]*nomadapi.Allocat
 }
 
 // db connects to the deployment's database.
-func (d *deployment) db(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, d.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
+func (d *deployment) db(t *testing.T) *pgx.Conn { return testbed.Connect(t, d.dbURL) }
 
 // writeFile writes data to a fresh file in a temporary directory.
 func writeFile(t *testing.T, name string, data []byte) string {

@@ -264,16 +264,6 @@ func (e *env) waitDeploymentSettled(t *testing.T, jobID string, timeout time.Dur
 	return 0
 }
 
-// dbNow is PostgreSQL's clock, the one the heartbeats are stamped with.
-func dbNow(t *testing.T, db *pgx.Conn) time.Time {
-	t.Helper()
-	var now time.Time
-	if err := db.QueryRow(context.Background(), "SELECT clock_timestamp()").Scan(&now); err != nil {
-		t.Fatal(err)
-	}
-	return now
-}
-
 func schedulerRuns(t *testing.T, db *pgx.Conn) []kantreestub.SchedulerRun {
 	t.Helper()
 	runs, err := kantreestub.SchedulerRuns(context.Background(), db)
@@ -288,7 +278,7 @@ func holder(t *testing.T, db *pgx.Conn) kantreestub.SchedulerRun {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		now := dbNow(t, db)
+		now := testbed.DBNow(t, db)
 		for _, r := range schedulerRuns(t, db) {
 			if now.Sub(r.Last) < 2*kantreestub.HeartbeatInterval && !r.Stopped {
 				return r
