@@ -31,7 +31,8 @@
 //     out Nomad not answering (a server restart, a leader election) for a
 //     bounded time, Cluster.Outage; beyond it, it stops with
 //     ErrUnreachable and what to run once Nomad answers, since the outcome
-//     is then unknown (outage.go).
+//     is then unknown (outage.go). A submission whose answer is lost is
+//     read back rather than guessed at (register, submit.go).
 //
 // The package must not import the runtime packages (what runs inside
 // tasks), and must not write files.

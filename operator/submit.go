@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,13 +25,50 @@ func (c *Cluster) Submit(ctx context.Context, r *Release, p *ServicePlan) (strin
 // register submits job, refused by Nomad unless the job's JobModifyIndex
 // is still index (0: the job must not exist), and prints Nomad's
 // warnings. It returns the evaluation ID.
+//
+// When Nomad's answer is lost (the connection dropped after the request
+// went out, no answer in time, a 5xx from a server that lost its leader
+// midway), the submission may or may not have landed, and saying either
+// would be a guess. register then reads the job back, riding out an
+// outage as the watches do: a job still at index was not changed, and is
+// submitted again (the enforced index makes that safe); a job that is now
+// what was submitted (Nomad's plan shows no difference) landed, and its
+// evaluation is returned; anything else is someone else's change, refused
+// as ErrConflict.
 func (c *Cluster) register(ctx context.Context, r *Release, job *nomadapi.Job, index uint64) (string, error) {
+	id := str(job.ID)
+	var out *outage
+	for tries := 1; ; tries++ {
+		evalID, err := c.registerOnce(ctx, r, job, index)
+		if err == nil || errors.Is(err, ErrConflict) || ctx.Err() != nil || !transient(err) {
+			return evalID, err
+		}
+		if tries > maxResubmit {
+			return "", fmt.Errorf("submit job %s: Nomad's answer was lost %d times and the job was not changed each time: nothing was submitted: %w", id, tries, err)
+		}
+		if out == nil {
+			fmt.Fprintf(c.warn(), "kantree-nomad: warning: the answer to the submission of job %s was lost (%v); reading the job back to learn whether it landed\n", id, err)
+			out = c.newOutage("the submission of job "+id, "nomad job status "+id)
+			out.hint = fmt.Sprintf("Whether job %s was submitted is unknown. Once Nomad answers again, nomad job history %s shows it; running the same command again is safe (a submission that landed makes it say there is nothing to change, or that the job changed since it was read).", id, id)
+		}
+		evalID, landed, err := c.landed(ctx, r, job, index, out)
+		if err != nil || landed {
+			return evalID, err
+		}
+	}
+}
+
+// maxResubmit bounds how often register submits again after a lost
+// answer that the job shows did not land.
+const maxResubmit = 3
+
+// registerOnce is one submission.
+func (c *Cluster) registerOnce(ctx context.Context, r *Release, job *nomadapi.Job, index uint64) (string, error) {
 	id := str(job.ID)
 	opts := &nomadapi.RegisterOptions{EnforceIndex: true, ModifyIndex: index}
 	resp, _, err := c.Nomad.Jobs().RegisterOpts(job, opts, r.write(ctx))
 	if err != nil && strings.Contains(err.Error(), "modify index") {
-		return "", rules.WithHint(fmt.Errorf("submit job %s: %w (Nomad: %v)", id, ErrConflict, err),
-			"Someone changed the job since it was read; nothing was submitted. Look at it (nomad job history "+id+"), then run the same command again.")
+		return "", conflict(id, err)
 	}
 	if err != nil {
 		return "", nomadError("submit job "+id, err)
@@ -41,6 +79,78 @@ func (c *Cluster) register(ctx context.Context, r *Release, job *nomadapi.Job, i
 		}
 	}
 	return resp.EvalID, nil
+}
+
+func conflict(id string, err error) error {
+	return rules.WithHint(fmt.Errorf("submit job %s: %w (Nomad: %v)", id, ErrConflict, err),
+		"Someone changed the job since it was read; nothing was submitted. Look at it (nomad job history "+id+"), then run the same command again.")
+}
+
+// landed reads job back after a lost answer (riding out an outage on
+// out) and reports whether the submission landed, with its evaluation.
+// A job still at index did not change: landed is false, and the caller
+// submits again.
+func (c *Cluster) landed(ctx context.Context, r *Release, job *nomadapi.Job, index uint64, out *outage) (string, bool, error) {
+	id := str(job.ID)
+	for {
+		cur, plan, err := c.readBack(ctx, r, job)
+		wait, err := out.check(ctx, "read job "+id+" back", err)
+		if err != nil {
+			return "", false, err
+		}
+		if wait > 0 {
+			if c.pause(ctx, wait) != nil {
+				return "", false, c.interrupted("nomad job history " + id)
+			}
+			continue
+		}
+		now := uint64(0)
+		if cur != nil {
+			now = *cur.JobModifyIndex
+		}
+		switch {
+		case now == index:
+			c.printf("    job %s was not changed: the submission did not land; submitting it again", id)
+			return "", false, nil
+		case plan.Diff == nil || plan.Diff.Type != "None":
+			return "", false, conflict(id, fmt.Errorf("the job's modify index is %d, not %d, and it differs from the one submitted", now, index))
+		}
+		evalID, err := c.registerEval(ctx, r, id, now)
+		if err != nil {
+			return "", false, err
+		}
+		c.printf("    job %s version %d is the one submitted: the submission landed (evaluation %s)", id, version(cur), short(evalID))
+		return evalID, true, nil
+	}
+}
+
+// readBack reads the job (nil when Nomad has none) and plans the
+// submitted one against it, with the client's errors as they are.
+func (c *Cluster) readBack(ctx context.Context, r *Release, job *nomadapi.Job) (*nomadapi.Job, *nomadapi.JobPlanResponse, error) {
+	cur, _, err := c.Nomad.Jobs().Info(str(job.ID), r.query(ctx))
+	if isNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, _, err := c.Nomad.Jobs().Plan(job, true, r.write(ctx))
+	return cur, plan, err
+}
+
+// registerEval finds the evaluation Nomad created for the registration
+// that gave job id its modify index.
+func (c *Cluster) registerEval(ctx context.Context, r *Release, id string, index uint64) (string, error) {
+	evals, _, err := c.Nomad.Jobs().Evaluations(id, r.query(ctx))
+	if err != nil {
+		return "", nomadError("list evaluations of job "+id, err)
+	}
+	for _, e := range evals {
+		if e.JobModifyIndex == index && e.TriggeredBy == "job-register" {
+			return e.ID, nil
+		}
+	}
+	return "", fmt.Errorf("job %s: no evaluation of the registration at modify index %d", id, index)
 }
 
 // DeployService submits the planned service job and, unless detach is
