@@ -12,6 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	consulapi "github.com/hashicorp/consul/api"
+
+	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
 // TestLostSubmissionAnswer: a connection cut mid-submission leaves deploy
@@ -27,7 +31,7 @@ func TestLostSubmissionAnswer(t *testing.T) {
 	s := newSite(t, "ktlost")
 	ctx := testContext(t)
 	s.write("8.4.1", s.stdArchive("8.4.1"), "")
-	p := newDroppingProxy(t, s.b.nomad.Addr(), map[string]drop{
+	p := newDroppingProxy(t, s.b.nomad.Addr(), jobSubmission, map[string]drop{
 		s.job + "-upgrade-db": dropRequest,
 		s.job:                 dropAnswer,
 	})
@@ -35,7 +39,7 @@ func TestLostSubmissionAnswer(t *testing.T) {
 	start := time.Now()
 	out, code := s.runEnv(ctx, []string{"NOMAD_ADDR=" + p.url}, "deploy", s.file)
 	t.Logf("figure: deploy with both submissions cut: exit %d after %s; transcript:\n%s", code, time.Since(start).Round(100*time.Millisecond), out)
-	if dropped := p.droppedJobs(); len(dropped) != 2 {
+	if dropped := p.cutNames(); len(dropped) != 2 {
 		t.Fatalf("the proxy cut %v, want both submissions: the test did not test", dropped)
 	}
 	if code != 0 {
@@ -68,8 +72,27 @@ const (
 	dropAnswer                  // pass the request on, then close without the answer
 )
 
-// droppingProxy is a reverse proxy to a Nomad agent that cuts the first
-// submission (PUT /v1/jobs) of each listed job as told.
+// jobSubmission names a Nomad job submission (PUT /v1/jobs) by its job.
+func jobSubmission(r *http.Request, body []byte) string {
+	if r.Method != http.MethodPut || r.URL.Path != "/v1/jobs" {
+		return ""
+	}
+	var req struct{ Job struct{ ID string } }
+	_ = json.Unmarshal(body, &req)
+	return req.Job.ID
+}
+
+// kvWrite names a Consul KV write: "PUT key" or "DELETE key".
+func kvWrite(r *http.Request, _ []byte) string {
+	key, ok := strings.CutPrefix(r.URL.Path, "/v1/kv/")
+	if !ok || (r.Method != http.MethodPut && r.Method != http.MethodDelete) {
+		return ""
+	}
+	return r.Method + " " + key
+}
+
+// droppingProxy is a reverse proxy to an agent's HTTP API that cuts the
+// first request of each name (as nameOf names them) as told.
 type droppingProxy struct {
 	url     string
 	mu      sync.Mutex
@@ -77,7 +100,7 @@ type droppingProxy struct {
 	dropped []string
 }
 
-func newDroppingProxy(t *testing.T, agent string, drops map[string]drop) *droppingProxy {
+func newDroppingProxy(t *testing.T, agent string, nameOf func(*http.Request, []byte) string, drops map[string]drop) *droppingProxy {
 	t.Helper()
 	target, err := url.Parse(agent)
 	if err != nil {
@@ -90,16 +113,10 @@ func newDroppingProxy(t *testing.T, agent string, drops map[string]drop) *droppi
 	p := &droppingProxy{url: "http://" + l.Addr().String(), pending: drops}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPut || r.URL.Path != "/v1/jobs" {
-			rp.ServeHTTP(w, r)
-			return
-		}
 		body, _ := io.ReadAll(r.Body)
-		var req struct{ Job struct{ ID string } }
-		_ = json.Unmarshal(body, &req)
-		how := p.take(req.Job.ID)
+		how := p.take(nameOf(r, body))
 		if how == dropAnswer {
-			fwd, _ := http.NewRequest(http.MethodPut, agent+r.URL.RequestURI(), bytes.NewReader(body))
+			fwd, _ := http.NewRequest(r.Method, agent+r.URL.RequestURI(), bytes.NewReader(body))
 			fwd.Header = r.Header.Clone()
 			if resp, err := http.DefaultClient.Do(fwd); err == nil {
 				io.Copy(io.Discard, resp.Body)
@@ -120,20 +137,65 @@ func newDroppingProxy(t *testing.T, agent string, drops map[string]drop) *droppi
 	return p
 }
 
-// take returns how to cut the submission of job id (0: not at all), once.
-func (p *droppingProxy) take(id string) drop {
+// take returns how to cut the request named name (0: not at all), once.
+func (p *droppingProxy) take(name string) drop {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	how := p.pending[id]
+	how := p.pending[name]
 	if how != 0 {
-		delete(p.pending, id)
-		p.dropped = append(p.dropped, id)
+		delete(p.pending, name)
+		p.dropped = append(p.dropped, name)
 	}
 	return how
 }
 
-func (p *droppingProxy) droppedJobs() []string {
+// cutNames are the names of the requests cut, in order.
+func (p *droppingProxy) cutNames() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.dropped...)
+}
+
+// TestLostMaintenanceAnswer: maintenance on whose answer Consul's
+// connection drops after Consul wrote the key, and maintenance off whose
+// request never reaches Consul, both end true: the key is read back, the
+// first is done (exit 0, said on stderr), the second is written again.
+func TestLostMaintenanceAnswer(t *testing.T) {
+	t.Parallel()
+	b := sharedBed(t)
+	r := exampleRelease(t)
+	r.Dep.Job = "ktlostkv"
+	key := rules.MaintenanceKey(r.Dep.Job)
+	p := newDroppingProxy(t, "http://"+b.consul.HTTPAddr, kvWrite, map[string]drop{
+		"PUT " + key:    dropAnswer,
+		"DELETE " + key: dropRequest,
+	})
+	cc, err := consulapi.NewClient(&consulapi.Config{Address: strings.TrimPrefix(p.url, "http://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, warn bytes.Buffer
+	c := &Cluster{Consul: cc, Out: &out, Warn: &warn, Now: time.Now, Poll: 250 * time.Millisecond}
+	ctx := testContext(t)
+	if err := c.SetMaintenance(ctx, r, true, []string{"10.1.0.0/16"}); err != nil {
+		t.Fatalf("maintenance on, answer lost: %v\n%s%s", err, warn.String(), out.String())
+	}
+	if m, err := c.Maintenance(ctx, r); err != nil || !m.On || len(m.Allow) != 1 || m.Allow[0] != "10.1.0.0/16" {
+		t.Errorf("after on: %v %v, want on allowing 10.1.0.0/16", m, err)
+	}
+	if err := c.SetMaintenance(ctx, r, false, nil); err != nil {
+		t.Fatalf("maintenance off, request lost: %v\n%s%s", err, warn.String(), out.String())
+	}
+	if m, err := c.Maintenance(ctx, r); err != nil || m.On {
+		t.Errorf("after off: %v %v, want off", m, err)
+	}
+	t.Logf("stderr:\n%sstdout:\n%s", warn.String(), out.String())
+	if dropped := p.cutNames(); len(dropped) != 2 {
+		t.Fatalf("the proxy cut %v, want both writes: the test did not test", dropped)
+	}
+	for _, want := range []string{"shows the change was made", "is unchanged; writing it again"} {
+		if !strings.Contains(warn.String(), want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
 }

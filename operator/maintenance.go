@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	consulapi "github.com/hashicorp/consul/api"
@@ -41,21 +42,69 @@ func (c *Cluster) SetMaintenance(ctx context.Context, r *Release, on bool, allow
 	if err != nil {
 		return err
 	}
-	wopts := (&consulapi.WriteOptions{}).WithContext(ctx)
-	if !on {
-		if _, err := c.Consul.KV().Delete(key, wopts); err != nil {
-			return consulError("delete "+key, err)
+	want := MaintenanceMode{On: on, Allow: nets}
+	for tries := 1; ; tries++ {
+		err := c.writeMaintenance(ctx, key, want)
+		if err == nil {
+			break
 		}
-		c.printf("==> Maintenance mode off (Consul key %s deleted)", key)
+		if ctx.Err() != nil || !transient(err) {
+			return err
+		}
+		// Consul's answer was lost: the write may have been applied. The
+		// key says which; the write is idempotent, so one not applied is
+		// made again.
+		now, rerr := c.Maintenance(ctx, r)
+		switch {
+		case rerr != nil:
+			return rules.WithHint(fmt.Errorf("%w; reading the key back failed too (%v): whether maintenance mode is %s is unknown", err, rerr, onOff(on)),
+				"Once Consul answers, 'kantree-nomad status' says the mode; running the same command again is safe.")
+		case now.equal(want):
+			fmt.Fprintf(c.warn(), "kantree-nomad: warning: Consul's answer was lost (%v), but key %s shows the change was made\n", err, key)
+		case tries > maxResubmit:
+			return fmt.Errorf("%w: Consul's answer was lost %d times and the key was not changed: maintenance mode is still %s", err, tries, now)
+		default:
+			fmt.Fprintf(c.warn(), "kantree-nomad: warning: Consul's answer was lost (%v), and key %s is unchanged; writing it again\n", err, key)
+			continue
+		}
+		break
+	}
+	if on {
+		c.printf("==> Maintenance mode %s (Consul key %s)", want, key)
 	} else {
-		value := strings.Join(nets, "\n")
-		if _, err := c.Consul.KV().Put(&consulapi.KVPair{Key: key, Value: []byte(value)}, wopts); err != nil {
-			return consulError("write "+key, err)
-		}
-		c.printf("==> Maintenance mode %s (Consul key %s)", MaintenanceMode{On: true, Allow: nets}, key)
+		c.printf("==> Maintenance mode off (Consul key %s deleted)", key)
 	}
 	c.printf("    %s", c.lbReaction(r))
 	return nil
+}
+
+// writeMaintenance writes the maintenance key for mode m (on: the allowed
+// networks, one a line), or deletes it (off).
+func (c *Cluster) writeMaintenance(ctx context.Context, key string, m MaintenanceMode) error {
+	wopts := (&consulapi.WriteOptions{}).WithContext(ctx)
+	if !m.On {
+		if _, err := c.Consul.KV().Delete(key, wopts); err != nil {
+			return consulError("delete "+key, err)
+		}
+		return nil
+	}
+	value := strings.Join(m.Allow, "\n")
+	if _, err := c.Consul.KV().Put(&consulapi.KVPair{Key: key, Value: []byte(value)}, wopts); err != nil {
+		return consulError("write "+key, err)
+	}
+	return nil
+}
+
+// equal reports whether two modes are the same.
+func (m MaintenanceMode) equal(o MaintenanceMode) bool {
+	return m.On == o.On && (!m.On || slices.Equal(m.Allow, o.Allow))
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 // lbReaction says when the load balancers follow a change in Consul.
