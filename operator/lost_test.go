@@ -2,6 +2,7 @@ package operator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -62,6 +63,28 @@ func TestLostSubmissionAnswer(t *testing.T) {
 	}
 	if n := upgradeRuns(t, s, "8.4.1"); n != 1 {
 		t.Errorf("upgrade_db ran %d times, want 1", n)
+	}
+
+	// An admin command must not run twice unasked: its job's answer lost
+	// after Nomad took it, run follows the job it submitted.
+	adminRun := func(r *http.Request, body []byte) string {
+		if id := jobSubmission(r, body); strings.HasPrefix(id, s.job+"-run-") {
+			return "admin"
+		}
+		return ""
+	}
+	pr := newDroppingProxy(t, s.b.nomad.Addr(), adminRun, map[string]drop{"admin": dropAnswer})
+	out, code = s.runEnv(ctx, []string{"NOMAD_ADDR=" + pr.url}, "run", s.file, "--", "./platform", "admin_note", "lost answer")
+	t.Logf("run admin_note with its submission's answer cut (exit %d):\n%s", code, out)
+	if len(pr.cutNames()) != 1 {
+		t.Fatalf("the proxy cut nothing: the test did not test")
+	}
+	if code != 0 || !strings.Contains(out, "the submission landed") || !strings.Contains(out, "admin_note: wrote") {
+		t.Errorf("run with its answer cut: exit %d, want 0, the landed submission followed and the command's output", code)
+	}
+	var n int
+	if err := pgConnect(t, s.db).QueryRow(context.Background(), "SELECT count(*) FROM kantree_stub_admin_notes WHERE note = 'lost answer'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("the admin command ran %d times (%v), want once", n, err)
 	}
 }
 

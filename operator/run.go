@@ -44,8 +44,12 @@ func (c *Cluster) RunCommand(ctx context.Context, r *Release, args []string, o R
 		return 0, err
 	}
 	id := str(job.ID)
-	if _, _, err := c.Nomad.Jobs().Register(job, r.write(ctx)); err != nil {
-		return 0, nomadError("submit job "+id, err)
+	// The job's ID is new (it carries the time), so it is submitted as a
+	// job that must not exist yet: a submission whose answer is lost is
+	// read back, and one that landed is followed, never submitted again
+	// (the command would run twice).
+	if _, err := c.register(ctx, r, job, 0); err != nil {
+		return 0, err
 	}
 	defer c.purge(r, id)
 	c.printf("==> Running %s as job %s (release %s)", strings.Join(args, " "), id, r.Version())
