@@ -69,6 +69,7 @@ type outage struct {
 	what   string // what is watched, e.g. "deployment 1a2b3c4d of job kantree"
 	resume string // the command that watches it again
 	hint   string // what to do once Nomad answers; "" for "watch it to its end with" resume
+	fate   string // what is known of it when the watch stops; "" for "<what> goes on in Nomad"
 	since  time.Time
 	calls  int
 	last   error
@@ -111,7 +112,11 @@ func (o *outage) check(ctx context.Context, op string, err error) (time.Duration
 
 // lost is the error of a watch that gave up on Nomad after down.
 func (o *outage) lost(down time.Duration) error {
-	o.c.printf("==> Stopped watching: Nomad did not answer for %s; %s goes on in Nomad. To watch it again: %s", down.Round(time.Second), o.what, o.resume)
+	fate := o.fate
+	if fate == "" {
+		fate = o.what + " goes on in Nomad"
+	}
+	o.c.printf("==> Stopped watching: Nomad did not answer for %s; %s. To watch it again: %s", down.Round(time.Second), fate, o.resume)
 	hint := o.hint
 	if hint == "" {
 		hint = "Once Nomad answers again, watch it to its end with: " + o.resume

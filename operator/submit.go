@@ -48,7 +48,8 @@ func (c *Cluster) register(ctx context.Context, r *Release, job *nomadapi.Job, i
 		}
 		if out == nil {
 			fmt.Fprintf(c.warn(), "kantree-nomad: warning: the answer to the submission of job %s was lost (%v); reading the job back to learn whether it landed\n", id, err)
-			out = c.newOutage("the submission of job "+id, "nomad job status "+id)
+			out = c.newOutage("the submission of job "+id, "nomad job history "+id)
+			out.fate = "whether job " + id + " was submitted is unknown"
 			out.hint = fmt.Sprintf("Whether job %s was submitted is unknown. Once Nomad answers again, nomad job history %s shows it; running the same command again is safe (a submission that landed makes it say there is nothing to change, or that the job changed since it was read).", id, id)
 		}
 		evalID, landed, err := c.landed(ctx, r, job, index, out)
