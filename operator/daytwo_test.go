@@ -16,7 +16,6 @@ import (
 	"time"
 
 	nomadapi "github.com/hashicorp/nomad/api"
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
@@ -145,7 +144,7 @@ func checkRun(t *testing.T, s *site, ctx context.Context) {
 		t.Errorf("run admin_note: exit %d, want 0 and its output", code)
 	}
 	var got, key string
-	if err := pgConnect(t, s.db).QueryRow(context.Background(), "SELECT note, secret_key_id FROM kantree_stub_admin_notes ORDER BY id DESC LIMIT 1").Scan(&got, &key); err != nil {
+	if err := testbed.Connect(t, s.db).QueryRow(context.Background(), "SELECT note, secret_key_id FROM kantree_stub_admin_notes ORDER BY id DESC LIMIT 1").Scan(&got, &key); err != nil {
 		t.Errorf("read the admin note: %v", err)
 	} else if got != note || key != fingerprint("first-secret") {
 		t.Errorf("admin note %q with key %q, want %q with %q", got, key, note, fingerprint("first-secret"))
@@ -305,7 +304,7 @@ func newRoles(t *testing.T, s *site) *roles {
 		"a": "first-password", "b": `p@ss"w'{{x}}${y}`,
 	}}
 	r.super = s.b.pg.SuperURL(r.db)
-	conn := pgConnect(t, r.super)
+	conn := testbed.Connect(t, r.super)
 	// Sessions of these roles act as the owner (SET role); migrate reads
 	// its own session's row of pg_stat_activity, which PostgreSQL shows
 	// to the current role only when it may read the stats of the session
@@ -337,22 +336,10 @@ func (r *roles) url(k string) string {
 // connections counts the open sessions of role k.
 func (r *roles) connections(t *testing.T, k string) int {
 	var n int
-	if err := pgConnect(t, r.super).QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", r.names[k]).Scan(&n); err != nil {
+	if err := testbed.Connect(t, r.super).QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", r.names[k]).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func pgConnect(t *testing.T, u string) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
 }
 
 // allocState lists the running allocations of the service job with their
@@ -379,7 +366,7 @@ func allocState(t *testing.T, s *site) string {
 }
 
 func checkSchedulerOverlap(t *testing.T, s *site) {
-	runs, err := kantreestub.SchedulerRuns(context.Background(), pgConnect(t, s.db))
+	runs, err := kantreestub.SchedulerRuns(context.Background(), testbed.Connect(t, s.db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +428,7 @@ func (q *jobQueue) check(t *testing.T) {
 	want := int(q.pushed.Load())
 	deadline := time.Now().Add(time.Minute)
 	for {
-		jobs, err := kantreestub.Jobs(context.Background(), pgConnect(t, q.s.db))
+		jobs, err := kantreestub.Jobs(context.Background(), testbed.Connect(t, q.s.db))
 		if err != nil {
 			t.Fatal(err)
 		}

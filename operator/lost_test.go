@@ -16,6 +16,7 @@ import (
 
 	consulapi "github.com/hashicorp/consul/api"
 
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 	"github.com/kantree-nomad/kantree-nomad/rules"
 )
 
@@ -83,7 +84,7 @@ func TestLostSubmissionAnswer(t *testing.T) {
 		t.Errorf("run with its answer cut: exit %d, want 0, the landed submission followed and the command's output", code)
 	}
 	var n int
-	if err := pgConnect(t, s.db).QueryRow(context.Background(), "SELECT count(*) FROM kantree_stub_admin_notes WHERE note = 'lost answer'").Scan(&n); err != nil || n != 1 {
+	if err := testbed.Connect(t, s.db).QueryRow(context.Background(), "SELECT count(*) FROM kantree_stub_admin_notes WHERE note = 'lost answer'").Scan(&n); err != nil || n != 1 {
 		t.Errorf("the admin command ran %d times (%v), want once", n, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/kantreestub"
+	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
 // Done-when 1, 5, 7: the command line, with the generator's own update
@@ -401,15 +402,7 @@ func checkRunning(t *testing.T, s *site, v string) {
 	}
 }
 
-func dbConn(t *testing.T, s *site) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), s.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
+func dbConn(t *testing.T, s *site) *pgx.Conn { return testbed.Connect(t, s.db) }
 
 func upgradeRuns(t *testing.T, s *site, v string) int {
 	t.Helper()

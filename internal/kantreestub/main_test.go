@@ -31,17 +31,7 @@ func startPlatform(t *testing.T, name string, env []string, ready func(context.C
 }
 
 // db connects to url for the test.
-func db(t *testing.T, url string) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
+func db(t *testing.T, url string) *pgx.Conn { return testbed.Connect(t, url) }
 
 // eventually polls cond every 50 ms for up to d.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
