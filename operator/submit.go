@@ -113,7 +113,7 @@ func (c *Cluster) landed(ctx context.Context, r *Release, job *nomadapi.Job, ind
 		case now == index:
 			c.printf("    job %s was not changed: the submission did not land; submitting it again", id)
 			return "", false, nil
-		case plan.Diff == nil || plan.Diff.Type != "None":
+		case plan == nil || plan.Diff == nil || plan.Diff.Type != "None":
 			return "", false, conflict(id, fmt.Errorf("the job's modify index is %d, not %d, and it differs from the one submitted", now, index))
 		}
 		evalID, err := c.registerEval(ctx, r, id, now)
