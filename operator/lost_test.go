@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	consulapi "github.com/hashicorp/consul/api"
+	nomadapi "github.com/hashicorp/nomad/api"
 
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 	"github.com/kantree-nomad/kantree-nomad/rules"
@@ -221,5 +223,32 @@ func TestLostMaintenanceAnswer(t *testing.T) {
 		if !strings.Contains(warn.String(), want) {
 			t.Errorf("stderr lacks %q", want)
 		}
+	}
+}
+
+// TestLostAnswerOfAVanishedJob: a submission (of a job read at modify
+// index 5) never reaches Nomad, and the job is gone when read back
+// (purged by someone meanwhile): a conflict, nothing submitted.
+func TestLostAnswerOfAVanishedJob(t *testing.T) {
+	t.Parallel()
+	b := sharedBed(t)
+	r := exampleRelease(t)
+	job := copyJob(r.Bundle.Service)
+	id := "ktvanished"
+	job.ID, job.Name = &id, &id
+	p := newDroppingProxy(t, b.nomad.Addr(), jobSubmission, map[string]drop{id: dropRequest})
+	nc, err := nomadapi.NewClient(&nomadapi.Config{Address: p.url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, warn bytes.Buffer
+	c := &Cluster{Nomad: nc, Out: &out, Warn: &warn, Now: time.Now, Poll: 250 * time.Millisecond, Outage: time.Minute}
+	_, err = c.register(testContext(t), r, job, 5)
+	t.Logf("register: %v\nstderr:\n%sstdout:\n%s", err, warn.String(), out.String())
+	if !errors.Is(err, ErrConflict) || len(p.cutNames()) != 1 {
+		t.Errorf("register of a vanished job after a lost request: %v (cut %v), want ErrConflict", err, p.cutNames())
+	}
+	if _, _, err := b.nomad.Client().Jobs().Info(id, nil); err == nil {
+		t.Errorf("job %s exists: something was submitted", id)
 	}
 }

@@ -83,7 +83,7 @@ func (c *Cluster) registerOnce(ctx context.Context, r *Release, job *nomadapi.Jo
 }
 
 func conflict(id string, err error) error {
-	return rules.WithHint(fmt.Errorf("submit job %s: %w (Nomad: %v)", id, ErrConflict, err),
+	return rules.WithHint(fmt.Errorf("submit job %s: %w (%v)", id, ErrConflict, err),
 		"Someone changed the job since it was read; nothing was submitted. Look at it (nomad job history "+id+"), then run the same command again.")
 }
 
@@ -113,8 +113,10 @@ func (c *Cluster) landed(ctx context.Context, r *Release, job *nomadapi.Job, ind
 		case now == index:
 			c.printf("    job %s was not changed: the submission did not land; submitting it again", id)
 			return "", false, nil
+		case cur == nil:
+			return "", false, conflict(id, fmt.Errorf("read back after the lost answer, job %s no longer exists; it was at modify index %d", id, index))
 		case plan == nil || plan.Diff == nil || plan.Diff.Type != "None":
-			return "", false, conflict(id, fmt.Errorf("the job's modify index is %d, not %d, and it differs from the one submitted", now, index))
+			return "", false, conflict(id, fmt.Errorf("read back after the lost answer, the job is at modify index %d, not %d, and differs from the one submitted", now, index))
 		}
 		evalID, err := c.registerEval(ctx, r, id, now)
 		if err != nil {
