@@ -18,7 +18,7 @@ func TestPgBouncerPoolModes(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			b := testbed.StartPgBouncer(t, pg, mode)
 			var one int
-			if err := connect(t, b.URL(db)).QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
+			if err := testbed.Connect(t, b.URL(db)).QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
 				t.Fatalf("query through pgbouncer: %v", err)
 			}
 			cfg, err := pgx.ParseConfig(b.URL("pgbouncer"))

@@ -176,7 +176,7 @@ func (pg *Postgres) CreateDatabase(t testing.TB) string {
 // Connect opens a connection to the database at url for the rest of t.
 func Connect(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

@@ -10,23 +10,11 @@ import (
 	"github.com/kantree-nomad/kantree-nomad/internal/testbed"
 )
 
-func connect(t *testing.T, url string) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
-
 func TestPostgresPasswordRoleOwnsFreshDatabase(t *testing.T) {
 	t.Parallel()
 	pg := sharedPostgres(t)
 	url := pg.CreateDatabase(t)
-	c := connect(t, url)
+	c := testbed.Connect(t, url)
 	var user, db string
 	var super bool
 	err := c.QueryRow(context.Background(),
@@ -60,7 +48,7 @@ func TestPostgresRestartKeepsDataAndKillPauseWork(t *testing.T) {
 	pg := testbed.StartPostgres(t)
 	url := pg.CreateDatabase(t)
 	ctx := context.Background()
-	c := connect(t, url)
+	c := testbed.Connect(t, url)
 	if _, err := c.Exec(ctx, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('yes')"); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +72,7 @@ func TestPostgresRestartKeepsDataAndKillPauseWork(t *testing.T) {
 	}
 	pg.Restart(t)
 	var v string
-	if err := connect(t, url).QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != "yes" {
+	if err := testbed.Connect(t, url).QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != "yes" {
 		t.Fatalf("after restart: %q, %v; want the row written before", v, err)
 	}
 }
@@ -94,12 +82,12 @@ func TestPostgresStandbyIsInRecoveryAndReplicates(t *testing.T) {
 	pg := sharedPostgres(t)
 	url := pg.CreateDatabase(t)
 	ctx := context.Background()
-	if _, err := connect(t, url).Exec(ctx, "CREATE TABLE r (v int); INSERT INTO r VALUES (42)"); err != nil {
+	if _, err := testbed.Connect(t, url).Exec(ctx, "CREATE TABLE r (v int); INSERT INTO r VALUES (42)"); err != nil {
 		t.Fatal(err)
 	}
 	sb := pg.StartStandby(t)
 	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
-	c := connect(t, sb.URL(db))
+	c := testbed.Connect(t, sb.URL(db))
 	var recovery bool
 	if err := c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovery); err != nil || !recovery {
 		t.Fatalf("standby pg_is_in_recovery = %v, %v; want true", recovery, err)
